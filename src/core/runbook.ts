@@ -1,0 +1,123 @@
+/** A runbook after loading: validated, compiled and frozen. Built by match/, read by guard/ and execute/. */
+
+import type { LabelSet } from './alert.js';
+
+export type MatcherOp = '=' | '!=' | '=~' | '!~';
+
+/** One Alertmanager matcher, its regex (if any) fully anchored. */
+export interface Matcher {
+  readonly name: string;
+  readonly op: MatcherOp;
+  readonly value: string;
+  /** Tests the matcher against an alert's labels (a missing label is the empty string, as in Alertmanager). */
+  matches(labels: LabelSet): boolean;
+}
+
+/** Where a param's value comes from and how it is checked. */
+export interface ParamSpec {
+  readonly name: string;
+  readonly source: 'labels' | 'annotations';
+  readonly key: string;
+  readonly pattern: RegExp;
+  readonly transform: 'host' | null;
+  readonly optional: boolean;
+  readonly allowLeadingDash: boolean;
+}
+
+/** A reference inside `{{ ... }}`. */
+export type TemplateRef =
+  | { readonly kind: 'param'; readonly name: string }
+  | { readonly kind: 'label'; readonly name: string }
+  | { readonly kind: 'target' }
+  | { readonly kind: 'pool' }
+  | { readonly kind: 'run.id' }
+  | { readonly kind: 'run.url' };
+
+/** A template compiled into literal text and references. */
+export interface Template {
+  readonly source: string;
+  readonly parts: ReadonlyArray<string | TemplateRef>;
+}
+
+export interface UntilDef {
+  readonly everyMs: number;
+  readonly withinMs: number;
+}
+
+/** Step kinds the executor knows today; later issues add http, promql and capture. */
+export type StepKind = 'run' | 'script' | 'wait';
+
+export interface StepDef {
+  readonly name: string;
+  readonly kind: StepKind;
+  /** run: the literal program and the templated arguments, each one argv element. */
+  readonly program?: string;
+  readonly args?: readonly Template[];
+  /** script: bash text, never templated. */
+  readonly script?: string;
+  /** wait: how long. */
+  readonly waitMs?: number;
+  readonly timeoutMs: number;
+  readonly until: UntilDef | null;
+  readonly continueOnError: boolean;
+  readonly idempotent: boolean;
+}
+
+export interface TierDef {
+  readonly name: string;
+  readonly steps: readonly StepDef[];
+  readonly onFailure: readonly StepDef[];
+}
+
+export interface Safety {
+  readonly cooldownMs: number;
+  readonly maxAttempts: { readonly count: number; readonly perMs: number };
+  readonly maxPendingAgeMs: number;
+}
+
+export type RunMode = 'enforce' | 'shadow';
+
+export interface Runbook {
+  readonly name: string;
+  readonly faultClass: string;
+  readonly description: string;
+  /** Path of the file it was loaded from. */
+  readonly file: string;
+  /** sha256 of the file's bytes: what a run records as runbookHash. */
+  readonly hash: string;
+  readonly matchers: readonly Matcher[];
+  readonly params: readonly ParamSpec[];
+  readonly target: Template;
+  readonly pool: Template | null;
+  readonly cancelOnResolve: boolean;
+  readonly mode: RunMode;
+  readonly safety: Safety;
+  readonly tiers: readonly TierDef[];
+}
+
+/** A step with every template rendered: what a run stores and the executor runs. JSON-serialisable. */
+export interface PlannedStep {
+  readonly name: string;
+  readonly kind: StepKind;
+  readonly argv?: readonly string[];
+  readonly script?: string;
+  readonly waitMs?: number;
+  readonly timeoutMs: number;
+  readonly until: UntilDef | null;
+  readonly continueOnError: boolean;
+  readonly idempotent: boolean;
+}
+
+export interface PlannedTier {
+  readonly name: string;
+  readonly steps: readonly PlannedStep[];
+  readonly onFailure: readonly PlannedStep[];
+}
+
+/** The rendered runbook a run carries, so a reload never changes what an active run does. */
+export interface Plan {
+  readonly tiers: readonly PlannedTier[];
+  /** PARAM_*, ALERT_NAME, ALERT_FINGERPRINT, RUN_ID, RUN_URL: the only alert data a step sees. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cancelOnResolve: boolean;
+}

@@ -1,0 +1,227 @@
+/**
+ * The RunStore port: the one seam between remediator and its database. SQLite implements it now,
+ * PostgreSQL later; both must pass test/store-contract. All coordination state (episodes, leases,
+ * pauses, cooldowns, budgets) lives behind it, and every time it records comes from the store's clock.
+ */
+
+import type { Alert } from '../core/alert.js';
+import type { Plan, RunMode } from '../core/runbook.js';
+import type {
+  Decision,
+  DecisionKind,
+  GuardReason,
+  RunDetail,
+  RunReason,
+  RunState,
+  RunSummary,
+  StepRecord,
+  StepResult,
+  StepState,
+  TierState,
+} from '../core/run.js';
+import type { StepKind } from '../core/runbook.js';
+
+/** A run to insert at receive time. */
+export interface NewRun {
+  readonly id: string;
+  readonly runbook: string;
+  readonly runbookHash: string;
+  readonly faultClass: string;
+  readonly target: string;
+  readonly pool: string | null;
+  readonly mode: RunMode;
+  readonly state: 'pending' | 'shadow';
+  /** `cooldown` for a deferred run, `shadow` for a shadow run, else null. */
+  readonly reason: GuardReason | null;
+  readonly alert: Alert;
+  readonly params: Readonly<Record<string, string>>;
+  readonly plan: Plan;
+  /** Epoch ms before which no worker may claim it (cooldown end); the store's now for an immediate run. */
+  readonly notBefore: number;
+  /** A run still pending this long after creation is skipped as `stale` at claim. */
+  readonly maxPendingAgeMs: number;
+}
+
+export interface NewDecision {
+  readonly alert: Alert;
+  readonly runbook: string | null;
+  readonly decision: DecisionKind;
+  readonly reason: GuardReason | null;
+  readonly runId: string | null;
+}
+
+/** The run that holds an episode key, and the decision that created it. */
+export interface EpisodeHolder {
+  readonly runId: string;
+  readonly decisionId: string;
+  readonly state: RunState;
+  readonly endedAt: number | null;
+}
+
+/** What a worker needs to decide whether it may claim a run. */
+export interface ClaimCandidate {
+  readonly runId: string;
+  readonly runbook: string;
+  readonly target: string;
+  readonly createdAt: number;
+  readonly maxPendingAgeMs: number;
+  /** true when the run was running and its lease was released by the sweep: it resumes, no guard applies. */
+  readonly resumed: boolean;
+  /** The reason it last waited for, so a wait is counted once. */
+  readonly waitingFor: GuardReason | null;
+}
+
+/** Reads and writes inside one store transaction; every read sees the writes made before it in the same transaction. */
+export interface StoreTx {
+  /** The store's clock, fixed for the transaction (epoch ms). */
+  now(): number;
+  globalPaused(): Promise<boolean>;
+  runbookPaused(name: string): Promise<boolean>;
+  findEpisode(runbook: string, fingerprint: string, startsAt: string): Promise<EpisodeHolder | null>;
+  /** Adds one delivery to a decision and returns it as it now stands. */
+  addDelivery(decisionId: string): Promise<Decision>;
+  /** The id of an active run (pending, running, awaiting_approval) of this runbook on this target, if any. */
+  activeRunOf(runbook: string, target: string): Promise<string | null>;
+  /** Runs of (runbook, target) that executed at least one step and started at or after sinceMs. */
+  attemptsSince(runbook: string, target: string, sinceMs: number): Promise<number>;
+  /** When the last run of (runbook, target) that executed a step ended, and how many failed in a row up to it. */
+  lastOutcome(runbook: string, target: string): Promise<{ endedAt: number; consecutiveFailures: number } | null>;
+  insertRun(run: NewRun): Promise<void>;
+  insertDecision(decision: NewDecision): Promise<Decision>;
+  /** pending -> canceled with the reason; false when the run is not pending. */
+  cancelPending(runId: string, reason: RunReason): Promise<boolean>;
+  /** Marks a running run to stop at once (its worker sees it on its next lease check); false when not running. */
+  requestCancel(runId: string, reason: RunReason): Promise<boolean>;
+  /** Pending runs that are due (notBefore <= now) and running runs whose lease was released, oldest first. */
+  claimCandidates(limit: number): Promise<ClaimCandidate[]>;
+  /** true when another run is running or awaiting approval on the target. */
+  targetHeld(target: string, exceptRunId: string): Promise<boolean>;
+  /** Records what a pending run waits for. */
+  setWaiting(runId: string, reason: GuardReason): Promise<void>;
+  /** pending -> skipped with the guard reason. */
+  skipRun(runId: string, reason: GuardReason): Promise<void>;
+  /** Takes the run for this owner: state running, lease until now + leaseMs, fence + 1. Returns the new fence. */
+  claim(runId: string, owner: string, leaseMs: number): Promise<number>;
+}
+
+/** What a lease renewal tells the worker. */
+export interface LeaseCheck {
+  /** false when the lease was lost (fence moved on, or the run was ended elsewhere): stop at once. */
+  readonly held: boolean;
+  /** Set when someone asked the run to stop (cancel, resolved). */
+  readonly cancelRequested: RunReason | null;
+  readonly globalPaused: boolean;
+}
+
+/** Identifies one step of one tier of a run. */
+export interface StepKey {
+  readonly tierIndex: number;
+  readonly phase: 'steps' | 'onFailure';
+  readonly stepIndex: number;
+}
+
+export interface StepStart extends StepKey {
+  readonly name: string;
+  readonly kind: StepKind;
+  readonly argv: readonly string[] | null;
+  readonly host: string | null;
+}
+
+/** A process group that a step started, recorded so a reclaim can kill what is left of it. */
+export interface ProcessRecord {
+  readonly pgid: number;
+  /** Start time of the group leader (clock ticks since boot, /proc/PID/stat field 22), to avoid killing a reused pid. */
+  readonly startTicks: number | null;
+}
+
+/** A run whose lease expired (or, for a single-process store, whose owner is gone), with the processes its running steps left. */
+export interface ExpiredRun {
+  readonly runId: string;
+  readonly processes: readonly ProcessRecord[];
+}
+
+export interface RunFilter {
+  readonly state?: RunState;
+  readonly runbook?: string;
+  readonly faultClass?: string;
+  readonly target?: string;
+  readonly alertname?: string;
+  readonly fingerprint?: string;
+  /** Epoch ms, inclusive, on createdAt. */
+  readonly since?: number;
+  /** Epoch ms, exclusive, on createdAt. */
+  readonly until?: number;
+}
+
+export interface DecisionFilter {
+  readonly runbook?: string;
+  readonly fingerprint?: string;
+  readonly alertname?: string;
+  readonly reason?: string;
+  readonly decision?: DecisionKind;
+  readonly since?: number;
+  readonly until?: number;
+}
+
+export interface Page {
+  readonly limit: number;
+  readonly cursor: string | null;
+}
+
+export interface PageOf<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/** What the store can do, so callers adapt without knowing which adapter they have. */
+export interface StoreCapabilities {
+  /** true when one process owns the whole store (SQLite): leases of other owners are dead at start. */
+  readonly singleProcess: boolean;
+}
+
+export interface RunStore {
+  readonly capabilities: StoreCapabilities;
+  /** Applies pending migrations; fails when another process holds a single-process store. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Throws when the store cannot answer. */
+  ping(): Promise<void>;
+  /** The store's clock (epoch ms). */
+  now(): Promise<number>;
+
+  /** Runs fn in one transaction: all its writes commit together or none do. Serialised with other transactions. */
+  transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+
+  // -- the worker's side, each a single fenced write that returns false when the lease is no longer held
+  renewLease(runId: string, owner: string, fence: number, leaseMs: number): Promise<LeaseCheck>;
+  startTier(runId: string, fence: number, tierIndex: number): Promise<boolean>;
+  finishTier(runId: string, fence: number, tierIndex: number, state: TierState, verified: boolean): Promise<boolean>;
+  startStep(runId: string, fence: number, step: StepStart): Promise<boolean>;
+  recordProcess(runId: string, fence: number, step: StepKey, process: ProcessRecord): Promise<boolean>;
+  /** Records the outcome of a step (after all its attempts); also marks the run as having executed a step. */
+  finishStep(runId: string, fence: number, step: StepKey, state: StepState, result: StepResult, attempts: number): Promise<boolean>;
+  /** Ends the run: final state and reason, endedAt = now, lease dropped. */
+  finishRun(runId: string, fence: number, state: RunState, reason: RunReason | null): Promise<boolean>;
+  /** Marks that the run executed a step (it now counts against maxAttempts), once the first process started. */
+  markExecuted(runId: string, fence: number): Promise<boolean>;
+
+  // -- the sweep
+  /** Running runs whose lease expired; with includeOtherOwners, also every running run not owned by `owner` (single-process start-up). */
+  expiredRuns(owner: string, includeOtherOwners: boolean): Promise<ExpiredRun[]>;
+  /** Drops the lease of a running run so a worker claims and resumes it. */
+  releaseLease(runId: string): Promise<void>;
+
+  // -- the API's side
+  getRun(id: string): Promise<RunDetail | null>;
+  listRuns(filter: RunFilter, page: Page): Promise<PageOf<RunSummary>>;
+  listDecisions(filter: DecisionFilter, page: Page): Promise<PageOf<Decision>>;
+  /** Cancels: pending -> canceled at once; running -> cancel requested. Returns the state after, or null if no such run. */
+  cancelRun(id: string, reason: RunReason): Promise<RunState | null>;
+  setGlobalPause(paused: boolean): Promise<void>;
+  globalPaused(): Promise<boolean>;
+  setRunbookPause(name: string, paused: boolean): Promise<void>;
+  pausedRunbooks(): Promise<Set<string>>;
+}
+
+/** Steps of a run as the store recorded them, for resuming. */
+export type RecordedStep = StepRecord;
