@@ -1,0 +1,62 @@
+/** createApp(deps): the HTTP surface, wired from its dependencies; no I/O at import time. */
+
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { CatalogHolder } from './catalog-holder.js';
+import type { Config } from './config/config.js';
+import { controlRouter } from './control-routes.js';
+import { RemediatorError, toError } from './core/errors.js';
+import { runsRouter } from './history/runs-routes.js';
+import type { RunStore } from './history/run-store.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { webhookRouter } from './receive/webhook-route.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly store: RunStore;
+  readonly catalog: CatalogHolder;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly isDraining: () => boolean;
+  readonly onRunsCreated: () => void;
+  readonly abortRun: (runId: string, reason: 'canceled' | 'resolved') => void;
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+/** Maps anything thrown in a route to the API's error shape. */
+function toRemediatorError(err: unknown): RemediatorError {
+  if (err instanceof RemediatorError) return err;
+  const e = err as BodyParserError;
+  if (e?.type === 'entity.too.large') return new RemediatorError('BODY_TOO_LARGE', 'the body is larger than limits.bodyLimitBytes', { cause: err });
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new RemediatorError('UNSUPPORTED_MEDIA_TYPE', 'the body encoding is not supported', { cause: err });
+  }
+  if (e?.type === 'request.aborted' || e?.type === 'entity.verify.failed' || e?.status === 400) {
+    return new RemediatorError('BAD_REQUEST', 'the request body could not be read', { cause: err });
+  }
+  return new RemediatorError('INTERNAL', 'internal error', { cause: err });
+}
+
+/** Builds the Express app. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const planContext = { publicURL: deps.config.publicURL };
+  app.use(webhookRouter({ ...deps, catalog: () => deps.catalog.current(), plan: planContext }));
+  app.use(runsRouter(deps));
+  app.use(controlRouter(deps));
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new RemediatorError('NOT_FOUND', 'no such route')));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toRemediatorError(err);
+    if (req.path === '/api/v1/alerts') deps.metrics.deliveries.inc({ code: String(e.httpStatus) });
+    if (e.httpStatus >= 500) deps.logger.error({ err: toError(e.cause ?? e), path: req.path, code: e.code }, 'request failed');
+    else deps.logger.warn({ path: req.path, code: e.code, msg2: e.message }, 'request refused');
+    res.status(e.httpStatus).json(e.toBody());
+  });
+  return app;
+}

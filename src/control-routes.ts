@@ -1,0 +1,85 @@
+/** Operator controls: runbooks list, pause and resume (global and per runbook), reload, health and metrics. */
+
+import { Router } from 'express';
+import type { CatalogHolder } from './catalog-holder.js';
+import type { Config } from './config/config.js';
+import { RemediatorError } from './core/errors.js';
+import type { RunStore } from './history/run-store.js';
+import type { Metrics } from './observability/metrics.js';
+import { requireRole } from './receive/auth.js';
+
+export interface ControlDeps {
+  readonly config: Config;
+  readonly store: RunStore;
+  readonly catalog: CatalogHolder;
+  readonly metrics: Metrics;
+  readonly isDraining: () => boolean;
+}
+
+/** Routes for operators and for the platform's probes. */
+export function controlRouter(deps: ControlDeps): Router {
+  const router = Router();
+  const read = requireRole(deps.config.auth, 'read');
+  const operate = requireRole(deps.config.auth, 'operate');
+
+  const knownRunbook = (name: string): string => {
+    if (!deps.catalog.current().runbooks.some((r) => r.name === name)) throw new RemediatorError('NOT_FOUND', `no runbook named ${name}`);
+    return name;
+  };
+
+  router.get('/api/v1/runbooks', read, async (_req, res) => {
+    const paused = await deps.store.pausedRunbooks();
+    const runbooks = deps.catalog.current().runbooks.map((r) => ({
+      name: r.name,
+      faultClass: r.faultClass,
+      description: r.description,
+      file: r.file,
+      hash: r.hash,
+      mode: r.mode,
+      paused: paused.has(r.name),
+    }));
+    res.json({ runbooks, globalPaused: await deps.store.globalPaused(), lastReload: deps.catalog.lastReload() });
+  });
+
+  for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
+    router.post(`/api/v1/runbooks/:name/${action}`, operate, async (req, res) => {
+      const name = knownRunbook(String(req.params.name));
+      await deps.store.setRunbookPause(name, paused);
+      res.json({ runbook: name, paused });
+    });
+    router.post(`/api/v1/${action}`, operate, async (_req, res) => {
+      await deps.store.setGlobalPause(paused);
+      res.json({ globalPaused: paused });
+    });
+  }
+
+  router.post('/-/reload', operate, async (_req, res) => {
+    const result = await deps.catalog.reload();
+    if (!result.ok) {
+      res.status(422).json({ error: { code: 'RELOAD_FAILED', message: result.errors.join('\n') }, errors: result.errors });
+      return;
+    }
+    res.json({ ok: true, runbooks: deps.catalog.current().runbooks.length, lastReload: deps.catalog.lastReload() });
+  });
+
+  router.get('/-/healthy', (_req, res) => {
+    res.type('text/plain').send('remediator is healthy\n');
+  });
+
+  router.get('/-/ready', async (_req, res) => {
+    if (deps.isDraining()) throw new RemediatorError('NOT_READY', 'shutting down');
+    try {
+      await deps.store.ping();
+    } catch (err) {
+      throw new RemediatorError('NOT_READY', 'the run store does not answer', { cause: err });
+    }
+    res.type('text/plain').send('remediator is ready\n');
+  });
+
+  const metricsAuth = deps.config.metricsAuth === 'read' ? [read] : [];
+  router.get('/metrics', ...metricsAuth, async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  return router;
+}

@@ -1,0 +1,108 @@
+/** Builds the whole service from a Config: store, runbooks, execution and the HTTP app. Used by main and by tests. */
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type express from 'express';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createApp } from './app.js';
+import { createCatalogHolder, type CatalogHolder } from './catalog-holder.js';
+import type { Config } from './config/config.js';
+import { RemediatorError, toError } from './core/errors.js';
+import { startExecution, type Execution } from './execute/start-execution.js';
+import { claimNext } from './guard/claim.js';
+import type { RunStore } from './history/run-store.js';
+import { SqliteRunStore } from './history/sqlite/sqlite-store.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+
+export interface Service {
+  readonly app: express.Express;
+  readonly store: RunStore;
+  readonly catalog: CatalogHolder;
+  readonly metrics: Metrics;
+  readonly execution: Execution;
+  readonly owner: string;
+  /** Stops taking alerts (503) and lets running steps finish within graceMs; the rest is left for a reclaim. */
+  drain(graceMs: number): Promise<void>;
+  /** Drains, then closes the store. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** The adapter for the configured store URL. */
+export function createStore(config: Config): RunStore {
+  if (config.store.kind === 'postgres') {
+    throw new RemediatorError('CONFIG_INVALID', 'store.url: PostgreSQL is not supported yet; use sqlite:PATH');
+  }
+  return new SqliteRunStore({ path: config.store.path });
+}
+
+/** How buildService differs between the real service and tests. */
+export interface BuildOptions {
+  /** Also export Node's process metrics (off in tests that build several services in one process). */
+  readonly defaultMetrics?: boolean;
+  /** Where the allow-listed step environment (PATH, HOME, LANG, TZ, execute.env) is taken from. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Opens the store, loads the runbooks (throwing with every error when they do not load), starts the workers. */
+export async function buildService(config: Config, logger: Logger, options: BuildOptions = {}): Promise<Service> {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const metrics = createMetrics(registry);
+  const store = createStore(config);
+  await store.open();
+  let catalog: CatalogHolder;
+  try {
+    catalog = await createCatalogHolder(config.runbooksDir, metrics);
+  } catch (err) {
+    await store.close();
+    throw new RemediatorError('RUNBOOK_INVALID', `runbooks in ${config.runbooksDir} failed to load:\n${toError(err).message}`, { cause: err });
+  }
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const execution = await startExecution({
+    config,
+    store,
+    metrics,
+    logger,
+    owner,
+    env: options.env,
+    claim: () =>
+      claimNext(store, {
+        owner,
+        leaseMs: config.limits.leaseMs,
+        onDecision: (runId, reason) => {
+          metrics.decisions.inc({ decision: 'run', reason });
+          logger.info({ runId, reason }, 'claim-time decision');
+        },
+      }),
+  });
+  let draining = false;
+  const app = createApp({
+    config,
+    store,
+    catalog,
+    metrics,
+    logger,
+    isDraining: () => draining,
+    onRunsCreated: () => execution.wake(),
+    abortRun: (runId, reason) => execution.abortRun(runId, reason),
+  });
+  const service: Service = {
+    app,
+    store,
+    catalog,
+    metrics,
+    execution,
+    owner,
+    async drain(graceMs: number) {
+      if (draining) return;
+      draining = true;
+      await execution.stop(graceMs);
+    },
+    async stop(graceMs: number) {
+      await service.drain(graceMs);
+      await store.close();
+    },
+  };
+  return service;
+}

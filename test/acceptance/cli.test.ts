@@ -1,0 +1,80 @@
+/** The command line as users run it: `remediator check` and `remediator schema` from the built bin. */
+
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { REPO_ROOT } from '../support/service.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'remediator.js'), ...args], { cwd: REPO_ROOT }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+const GOOD = `name: good
+faultClass: test
+description: fine
+match:
+  - alertname = "Good"
+params:
+  host: { from: labels.instance, pattern: '[a-z0-9.-]+' }
+target: "{{ params.host }}"
+tiers:
+  - name: only
+    steps:
+      - name: echo
+        run: [echo, "{{ params.host }}"]
+`;
+
+function folderWith(name: string, text: string): string {
+  const dir = makeTempDir('cli');
+  mkdirSync(path.join(dir, 'runbooks'));
+  writeFileSync(path.join(dir, 'runbooks', 'good.yaml'), GOOD);
+  writeFileSync(path.join(dir, 'runbooks', name), text);
+  return path.join(dir, 'runbooks');
+}
+
+describe('remediator check', () => {
+  it('accepts the shipped runbooks', async () => {
+    const res = await cli(['check', path.join(REPO_ROOT, 'runbooks')]);
+    expect(res.stderr).not.toMatch(/error/i);
+    expect(res.code).toBe(0);
+  });
+
+  it.each([
+    ['an unknown key', GOOD.replace('description: fine', 'description: fine\nretries: 3').replace('name: good', 'name: bad'), 'bad.yaml:4:1', 'retries'],
+    ['a bad regex in a matcher', GOOD.replace('alertname = "Good"', 'alertname =~ "Go(od"').replace('name: good', 'name: bad'), 'bad.yaml:5:5', 'regex'],
+    [
+      'a template naming an undeclared param',
+      GOOD.replace('run: [echo, "{{ params.host }}"]', 'run: [echo, "{{ params.model }}"]').replace('name: good', 'name: bad'),
+      'bad.yaml:13:',
+      'model',
+    ],
+  ])('refuses %s, naming file:line:col', async (_what, text, where, word) => {
+    const dir = folderWith('bad.yaml', text);
+    const res = await cli(['check', dir]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(path.join(dir, where));
+    expect(res.stderr).toContain(word);
+  });
+});
+
+describe('remediator schema', () => {
+  it('prints a JSON Schema that knows the runbook keys', async () => {
+    const res = await cli(['schema']);
+    expect(res.code).toBe(0);
+    const schema = JSON.parse(res.stdout) as { properties?: Record<string, unknown> };
+    expect(Object.keys(schema.properties ?? {})).toEqual(expect.arrayContaining(['name', 'faultClass', 'match', 'params', 'tiers']));
+  });
+});
