@@ -1,0 +1,124 @@
+/** Executes one claimed run: loads it, walks its tiers from where it stands, and records how it ended. */
+
+import type { Logger } from 'pino';
+import type { RunDetail } from '../core/run.js';
+import { toError } from '../core/errors.js';
+import type { RunStore } from '../history/run-store.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CommandRunner } from './command-runner.js';
+import { startRunControl } from './run-control.js';
+import { runningRuns, type RunRegistry } from './running-runs.js';
+import { skipVerification, type Ending, type VerifyTier, type Walk } from './run-walk.js';
+import { createScrubber } from './scrub.js';
+import { buildStepEnv } from './step-env.js';
+import { walkTiers } from './tier-walk.js';
+
+/** A run this worker claimed, with the fence every write of it carries. */
+export interface ClaimedRun {
+  readonly runId: string;
+  readonly fence: number;
+}
+
+/** What the executor needs; one value per replica, shared by every run. */
+export interface ExecutorDeps {
+  readonly store: RunStore;
+  readonly runner: CommandRunner;
+  /** This replica's lease owner name. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly killGraceMs: number;
+  readonly maxOutputBytes: number;
+  readonly shutdownGraceMs: number;
+  /** The service's environment: only PATH, HOME, LANG, TZ and `envAllow` are taken from it. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly envAllow: readonly string[];
+  /** Aborted on SIGTERM: running commands get shutdownGraceMs, then the run is left for a reclaim. */
+  readonly shutdown: AbortSignal;
+  readonly logger: Logger;
+  /** Redacts secrets from output before it is stored; default: the common secret patterns only. */
+  readonly scrub?: (text: string) => string;
+  readonly verifyTier?: VerifyTier;
+  readonly registry?: RunRegistry;
+  /** How often cancel requests are looked for (default 1000 ms). */
+  readonly pollMs?: number;
+  readonly metrics?: Pick<Metrics, 'runsEnded' | 'runDuration' | 'stepDuration' | 'runsInFlight'>;
+}
+
+const DEFAULT_POLL_MS = 1000;
+/** A fenced "release": the lease then expires at once, so a sweep hands the run to a worker. */
+const RELEASE_LEASE_MS = 1;
+
+/** Executes a claimed run until it ends, its lease is lost or the service shuts down; never throws. */
+export async function executeRun(deps: ExecutorDeps, claimed: ClaimedRun): Promise<void> {
+  const logger = deps.logger.child({ runId: claimed.runId });
+  let run: RunDetail | null;
+  try {
+    run = await deps.store.getRun(claimed.runId);
+  } catch (thrown) {
+    logger.error({ err: toError(thrown) }, 'cannot load claimed run; its lease will expire');
+    return;
+  }
+  if (run === null || run.state !== 'running') {
+    logger.warn({ state: run?.state ?? null }, 'claimed run is not running; nothing to do');
+    return;
+  }
+  const runLogger = logger.child({ runbook: run.runbook, target: run.target });
+  const control = startRunControl({
+    store: deps.store,
+    runId: claimed.runId,
+    owner: deps.owner,
+    fence: claimed.fence,
+    leaseMs: deps.leaseMs,
+    pollMs: deps.pollMs ?? DEFAULT_POLL_MS,
+    shutdown: deps.shutdown,
+    shutdownGraceMs: deps.shutdownGraceMs,
+    registry: deps.registry ?? runningRuns,
+    logger: runLogger,
+  });
+  const walk: Walk = {
+    store: deps.store,
+    runner: deps.runner,
+    run,
+    runId: claimed.runId,
+    fence: claimed.fence,
+    control,
+    env: buildStepEnv(run.plan.env, deps.envAllow, deps.env),
+    killGraceMs: deps.killGraceMs,
+    maxOutputBytes: deps.maxOutputBytes,
+    scrub: deps.scrub ?? createScrubber([]),
+    verifyTier: deps.verifyTier ?? skipVerification,
+    logger: runLogger,
+    onStepEnd: (kind, outcome, seconds) => deps.metrics?.stepDuration.observe({ kind, outcome }, seconds),
+    openTier: null,
+  };
+  deps.metrics?.runsInFlight.inc();
+  runLogger.info({ fence: claimed.fence }, 'run executing');
+  try {
+    await settle(deps, walk, await walkTiers(walk));
+  } catch (thrown) {
+    // A store that cannot answer: leave the run; its lease expires and a reclaim resumes it.
+    runLogger.error({ err: toError(thrown) }, 'run execution stopped by an error; left for a reclaim');
+  } finally {
+    control.dispose();
+    deps.metrics?.runsInFlight.dec();
+  }
+}
+
+async function settle(deps: ExecutorDeps, w: Walk, ending: Ending): Promise<void> {
+  if (ending.kind === 'leave') {
+    w.logger.info({ why: ending.why }, 'run left for a reclaim');
+    if (ending.why === 'shutdown') await deps.store.renewLease(w.runId, deps.owner, w.fence, RELEASE_LEASE_MS);
+    return;
+  }
+  if (w.openTier !== null && (ending.state === 'canceled' || ending.state === 'interrupted')) {
+    if (!(await deps.store.finishTier(w.runId, w.fence, w.openTier, ending.state, false))) return;
+  }
+  if (!(await deps.store.finishRun(w.runId, w.fence, ending.state, ending.reason))) {
+    w.logger.warn({}, 'lease lost before the run could be ended');
+    return;
+  }
+  const startedAt = w.run.startedAt === null ? Number.NaN : Date.parse(w.run.startedAt);
+  if (!Number.isNaN(startedAt)) deps.metrics?.runDuration.observe({ outcome: ending.state }, (Date.now() - startedAt) / 1000);
+  deps.metrics?.runsEnded.inc({ outcome: ending.state });
+  w.logger.info({ state: ending.state, reason: ending.reason }, 'run ended');
+}

@@ -1,0 +1,74 @@
+/** Shared state and outcomes of walking one run's tiers. */
+
+import type { Logger } from 'pino';
+import type { RunDetail, RunReason, RunState, StepRecord } from '../core/run.js';
+import type { PlannedTier } from '../core/runbook.js';
+import type { RunStore } from '../history/run-store.js';
+import type { CommandRunner } from './command-runner.js';
+import type { BoundaryStop, RunControl } from './run-control.js';
+
+/** How a walk ends: a final state to record, or leaving the run as it is (lease lost, shutdown). */
+export type Ending =
+  | { readonly kind: 'end'; readonly state: RunState; readonly reason: RunReason }
+  | { readonly kind: 'leave'; readonly why: 'lost' | 'shutdown' };
+
+/** The result of a tier's verification; `ok: false` fails the tier. */
+export interface TierVerification {
+  readonly verified: boolean;
+  readonly ok: boolean;
+}
+
+/** Verifies a tier once its steps succeeded (the seam for PromQL and alertResolved checks). */
+export type VerifyTier = (input: {
+  readonly runId: string;
+  readonly tierIndex: number;
+  readonly tier: PlannedTier;
+  readonly run: RunDetail;
+  readonly signal: AbortSignal;
+}) => Promise<TierVerification>;
+
+/** Today's verification: none, so a tier whose steps succeed is unverified but not failed. */
+export const skipVerification: VerifyTier = async () => ({ verified: false, ok: true });
+
+/** Everything a walk over one claimed run uses. */
+export interface Walk {
+  readonly store: RunStore;
+  readonly runner: CommandRunner;
+  readonly run: RunDetail;
+  readonly runId: string;
+  readonly fence: number;
+  readonly control: RunControl;
+  readonly env: Readonly<Record<string, string>>;
+  readonly killGraceMs: number;
+  readonly maxOutputBytes: number;
+  readonly scrub: (text: string) => string;
+  readonly verifyTier: VerifyTier;
+  readonly logger: Logger;
+  readonly onStepEnd?: (kind: string, state: string, seconds: number) => void;
+  /** The tier started and not yet finished, so an ending can close it. */
+  openTier: number | null;
+}
+
+/** An ending that ends the run with a state and reason. */
+export function endWith(state: RunState, reason: RunReason): Ending {
+  return { kind: 'end', state, reason };
+}
+
+/** What a step boundary's stop means for the run. */
+export function endingOf(stop: BoundaryStop): Ending {
+  switch (stop.kind) {
+    case 'lost':
+      return { kind: 'leave', why: 'lost' };
+    case 'shutdown':
+      return { kind: 'leave', why: 'shutdown' };
+    case 'cancel':
+      return endWith('canceled', stop.reason);
+    case 'paused':
+      return endWith('canceled', 'paused');
+  }
+}
+
+/** The recorded steps of one phase of a tier, in step order (they start in order, so the position is the index). */
+export function recordedSteps(run: RunDetail, tierIndex: number, phase: 'steps' | 'onFailure'): readonly StepRecord[] {
+  return (run.tiers[tierIndex]?.steps ?? []).filter((s) => s.phase === phase);
+}

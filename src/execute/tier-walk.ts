@@ -1,0 +1,78 @@
+/** The escalation ladder: tiers in order, each its steps, its verification and, on failure, its onFailure steps. */
+
+import type { PlannedTier } from '../core/runbook.js';
+import { toError } from '../core/errors.js';
+import { walkStep } from './step-walk.js';
+import { endWith, endingOf, type Ending, type Walk } from './run-walk.js';
+
+/** Walks the run from where its records say it stands to an ending. */
+export async function walkTiers(w: Walk): Promise<Ending> {
+  const tiers = w.run.plan.tiers;
+  for (let t = 0; t < tiers.length; t++) {
+    const tier = tiers[t];
+    if (tier === undefined) continue;
+    const verdict = await walkTier(w, t, tier);
+    if (verdict !== 'next') return verdict;
+  }
+  return endWith('failed', 'steps_failed');
+}
+
+async function walkTier(w: Walk, t: number, tier: PlannedTier): Promise<Ending | 'next'> {
+  const recorded = w.run.tiers[t];
+  switch (recorded?.state ?? 'pending') {
+    case 'failed':
+      return 'next';
+    case 'succeeded':
+      return endWith('succeeded', recorded?.verified === true ? 'verified' : 'unverified');
+    case 'canceled':
+      return endWith('canceled', 'canceled');
+    case 'interrupted':
+      return endWith('interrupted', 'interrupted');
+    case 'pending':
+      if (!(await w.store.startTier(w.runId, w.fence, t))) return { kind: 'leave', why: 'lost' };
+  }
+  w.openTier = t;
+  w.logger.info({ tier: tier.name, tierIndex: t }, 'tier started');
+  const steps = await walkPhase(w, t, tier, 'steps');
+  if (typeof steps === 'object') return steps;
+  if (steps === 'ok') {
+    const stop = await w.control.checkpoint();
+    if (stop !== null) return endingOf(stop);
+    const verification = await verify(w, t, tier);
+    if (verification.ok) return finishTier(w, t, 'succeeded', verification.verified);
+  }
+  const undo = await walkPhase(w, t, tier, 'onFailure');
+  if (typeof undo === 'object') return undo;
+  return finishTier(w, t, 'failed', false);
+}
+
+/** Walks one phase; in `steps` a failure without continueOnError stops the phase, in `onFailure` every step runs (best effort). */
+async function walkPhase(w: Walk, t: number, tier: PlannedTier, phase: 'steps' | 'onFailure'): Promise<'ok' | 'failed' | Ending> {
+  const list = tier[phase];
+  for (let i = 0; i < list.length; i++) {
+    const step = list[i];
+    if (step === undefined) continue;
+    const verdict = await walkStep(w, { tierIndex: t, phase, stepIndex: i }, step);
+    if (typeof verdict === 'object') return verdict;
+    if (verdict === 'failed' && phase === 'steps' && !step.continueOnError) return 'failed';
+  }
+  return 'ok';
+}
+
+async function verify(w: Walk, t: number, tier: PlannedTier): Promise<{ verified: boolean; ok: boolean }> {
+  try {
+    return await w.verifyTier({ runId: w.runId, tierIndex: t, tier, run: w.run, signal: w.control.signal });
+  } catch (thrown) {
+    // A verification that cannot answer is never taken as success.
+    w.logger.error({ err: toError(thrown), tierIndex: t }, 'tier verification failed to run');
+    return { verified: false, ok: false };
+  }
+}
+
+async function finishTier(w: Walk, t: number, state: 'succeeded' | 'failed', verified: boolean): Promise<Ending | 'next'> {
+  if (!(await w.store.finishTier(w.runId, w.fence, t, state, verified))) return { kind: 'leave', why: 'lost' };
+  w.openTier = null;
+  w.logger.info({ tierIndex: t, state, verified }, 'tier ended');
+  if (state === 'failed') return 'next';
+  return endWith('succeeded', verified ? 'verified' : 'unverified');
+}

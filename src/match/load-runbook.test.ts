@@ -1,0 +1,125 @@
+import { describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { compileRunbook, loadRunbookFile } from './load-runbook.js';
+import { formatIssue } from './runbook-issue.js';
+
+const FIXTURES = 'test/fixtures/runbooks';
+
+function fixture(kind: 'good' | 'bad', name: string): string {
+  return path.join(FIXTURES, kind, name);
+}
+
+// Each row: a bad fixture and every error it must produce, as `line:col: part of the message`.
+const BAD: Array<[string, string[]]> = [
+    ['unknown-key.yaml', ['11:9: unknown key "retries"']],
+    ['matcher-regex.yaml', ['5:5: invalid regex "crit(ical"']],
+    ['pattern-regex.yaml', ['8:14: invalid regex "[a-z"']],
+    ['undeclared-param.yaml', ['12:21: names undeclared param "hots" (declared: host)']],
+    ['not-supported.yaml', ['10:9: "http" is not supported yet', '11:5: "verify" is not supported yet']],
+    ['argv0-templated.yaml', ['12:15: the program (run[0]) is never templated']],
+    ['unclosed-template.yaml', ['10:21: unclosed "{{"']],
+    ['unknown-ref.yaml', ['10:21: "{{ labels.instance }}" is not allowed in a run argument', '10:46: unknown reference "{{ alert.name }}"']],
+    ['target-ref.yaml', ['5:9: "{{ run.id }}" is not allowed in target']],
+    ['matcher-syntax.yaml', ['5:5: bad matcher "severity == \\"critical\\""', '6:5: "9lives" is not a label name']],
+    ['duplicate-key.yaml', ['6:1: YAML: duplicate key']],
+    ['yaml-syntax.yaml', ['4:1: YAML: ']],
+    ['missing-key.yaml', ['1:1: missing required key "target"']],
+    ['bad-duration.yaml', ['7:13: not a duration', '13:18: must be longer than 0s']],
+    ['step-kinds.yaml', ['9:9: a step needs exactly one of run, script, http, promql, wait, capture (found run and script)', '12:9: (found none)']],
+    ['names.yaml', ['1:7: name must be kebab-case', '6:3: param names match', '7:17: from must be labels.NAME or annotations.NAME']],
+    ['duplicate-step.yaml', ['11:17: step name "s" is used twice', '12:11: tier name "only" is used twice', '14:32: "{{ pool }}" is used but this runbook has no pool']],
+];
+
+describe('loadRunbookFile with the bad fixtures', () => {
+  it.each(BAD)('refuses %s with every error at its line and column', async (name, expected) => {
+    const file = fixture('bad', name);
+    const result = await loadRunbookFile(file);
+    expect(result.runbook).toBeUndefined();
+    const got = result.errors.map(formatIssue);
+    expect(got).toHaveLength(expected.length);
+    expected.forEach((want, i) => {
+      const [pos, ...rest] = want.split(': ');
+      expect(got[i]?.startsWith(`${file}:${pos}: `)).toBe(true);
+      expect(got[i]).toContain(rest.join(': '));
+    });
+  });
+
+  it('has a test row for every bad fixture', () => {
+    expect(readdirSync(path.join(FIXTURES, 'bad')).sort()).toEqual(BAD.map(([name]) => name).sort());
+  });
+});
+
+describe('loadRunbookFile with the good fixtures', () => {
+  it.each(readdirSync(path.join(FIXTURES, 'good')).sort())('loads %s without errors', async (name) => {
+    const result = await loadRunbookFile(fixture('good', name));
+    expect(result.errors).toEqual([]);
+    expect(result.runbook).toBeDefined();
+    expect(Object.isFrozen(result.runbook)).toBe(true);
+  });
+
+  it('records the sha256 of the file bytes and the file path', async () => {
+    const file = fixture('good', 'minimal.yaml');
+    const result = await loadRunbookFile(file);
+    expect(result.runbook?.hash).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
+    expect(result.runbook?.file).toBe(file);
+  });
+
+  it('fills the SPEC defaults', async () => {
+    const rb = (await loadRunbookFile(fixture('good', 'minimal.yaml'))).runbook;
+    expect(rb?.safety).toEqual({ cooldownMs: 300_000, maxAttempts: { count: 3, perMs: 3_600_000 }, maxPendingAgeMs: 900_000 });
+    expect(rb?.mode).toBe('enforce');
+    expect(rb?.cancelOnResolve).toBe(false);
+    expect(rb?.pool).toBeNull();
+    expect(rb?.tiers[0]?.steps[0]).toMatchObject({ timeoutMs: 60_000, until: null, continueOnError: false, idempotent: false });
+  });
+
+  it('warns, at the tier, that a tier without verify is recorded as unverified', async () => {
+    const file = fixture('good', 'minimal.yaml');
+    const result = await loadRunbookFile(file);
+    expect(result.warnings.map(formatIssue)).toEqual([
+      `${file}:7:5: tier "only" has no verify: it succeeds when its steps do, and is recorded as verified: false`,
+    ]);
+  });
+
+  it('keeps script text verbatim, braces included, and gives a wait step its own duration as timeout', async () => {
+    const rb = (await loadRunbookFile(fixture('good', 'full.yaml'))).runbook;
+    const steps = rb?.tiers[0]?.steps ?? [];
+    expect(steps[1]?.script).toBe('echo "{{ params.model }} stays literal" "$PARAM_MODEL"\n');
+    expect(steps[2]).toMatchObject({ kind: 'wait', waitMs: 30_000, timeoutMs: 30_000 });
+    expect(steps[3]?.until).toEqual({ everyMs: 10_000, withinMs: 600_000 });
+    expect(rb?.tiers[0]?.onFailure.map((s) => s.name)).toEqual(['undo']);
+  });
+
+  it('reads unquoted matcher values and JSON escapes in quoted ones', async () => {
+    const rb = (await loadRunbookFile(fixture('good', 'unquoted-and-escapes.yaml'))).runbook;
+    expect(rb?.matchers.map((m) => [m.name, m.op, m.value])).toEqual([
+      ['alertname', '=', 'Hung'],
+      ['instance', '=~', '10\\.0\\.[0-9]+\\.[0-9]+:\\d+'],
+      ['note', '=', 'say "hi"\tnow'],
+    ]);
+  });
+});
+
+describe('compileRunbook', () => {
+  it.each<[string, string]>([
+    ['', '1:1: expected object'],
+    ['- a\n- b\n', '1:1: expected object'],
+    ['name: a\n---\nname: b\n', '2:1: YAML: '],
+  ])('refuses a document that is not one map: %j', (text, want) => {
+    const result = compileRunbook('x.yaml', text);
+    expect(result.runbook).toBeUndefined();
+    expect(formatIssue(result.errors[0] ?? { file: '', line: 0, col: 0, message: '' })).toContain(`x.yaml:${want}`);
+  });
+
+  it('refuses a file that is not UTF-8', () => {
+    const result = compileRunbook('x.yaml', Uint8Array.from([0x6e, 0x3a, 0xff, 0xfe]));
+    expect(result.errors.map((e) => e.message)).toEqual(['file is not valid UTF-8']);
+  });
+
+  it('reports an unreadable file as an error result', async () => {
+    const result = await loadRunbookFile(path.join(FIXTURES, 'no-such-file.yaml'));
+    expect(result.errors[0]?.message).toMatch(/^cannot read: /);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from '@jest/globals';
+import { compileRunbook } from './load-runbook.js';
+import { NOT_SUPPORTED_YET } from './not-supported.js';
+import { runbookJsonSchema } from './runbook-schema.js';
+
+const BASE = `name: x
+faultClass: down
+match: [alertname = "X"]
+target: t
+`;
+
+describe('runbookJsonSchema', () => {
+  it('describes the whole format, strict about unknown keys', () => {
+    const schema = runbookJsonSchema() as { type: string; required: string[]; additionalProperties: boolean; properties: Record<string, unknown> };
+    expect(schema.type).toBe('object');
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.required).toEqual(expect.arrayContaining(['name', 'faultClass', 'match', 'target', 'tiers']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['params', 'pool', 'cancelOnResolve', 'mode', 'safety', 'ssh', 'tiers']),
+    );
+    expect(JSON.stringify(schema)).toContain('"capture"');
+  });
+});
+
+describe('keys that are not supported yet', () => {
+  // Each row: a YAML fragment using one refused key, and the key the error must name at line:col.
+  it.each<[string, string, string]>([
+    ['pool', 'pool: "{{ target }}"\ntiers: [{ name: a, steps: [{ name: s, run: [echo] }] }]\n', '5:1'],
+    ['ssh', 'ssh: { user: ops }\ntiers: [{ name: a, steps: [{ name: s, run: [echo] }] }]\n', '5:1'],
+    ['maxConcurrentPerPool', 'safety: { maxConcurrentPerPool: 2 }\ntiers: [{ name: a, steps: [{ name: s, run: [echo] }] }]\n', '5:11'],
+    ['fleetBreaker', 'safety: { fleetBreaker: { maxTargets: 5, per: 10m } }\ntiers: [{ name: a, steps: [{ name: s, run: [echo] }] }]\n', '5:11'],
+    ['waitFor', 'safety: { waitFor: 1m }\ntiers: [{ name: a, steps: [{ name: s, run: [echo] }] }]\n', '5:11'],
+    ['precheck', "safety: { precheck: { promql: 'up == 0' } }\ntiers: [{ name: a, steps: [{ name: s, run: [echo] }] }]\n", '5:11'],
+    ['silence', 'safety: { silence: true }\ntiers: [{ name: a, steps: [{ name: s, run: [echo] }] }]\n', '5:11'],
+    ['ssh', 'tiers:\n  - name: a\n    ssh: {}\n    steps: [{ name: s, run: [echo] }]\n', '7:5'],
+    ['verify', 'tiers:\n  - name: a\n    verify: { promql: up, within: 5m }\n    steps: [{ name: s, run: [echo] }]\n', '7:5'],
+    ['approval', 'tiers:\n  - name: a\n    approval: required\n    steps: [{ name: s, run: [echo] }]\n', '7:5'],
+    ['approvalTimeout', 'tiers:\n  - name: a\n    approvalTimeout: 30m\n    steps: [{ name: s, run: [echo] }]\n', '7:5'],
+    ['ssh', 'tiers:\n  - name: a\n    steps:\n      - { name: s, run: [echo], ssh: {} }\n', '8:33'],
+    ['http', 'tiers:\n  - name: a\n    steps:\n      - { name: s, http: { method: GET, url: "http://x" } }\n', '8:20'],
+    ['promql', 'tiers:\n  - name: a\n    steps:\n      - { name: s, promql: up }\n', '8:20'],
+    ['capture', 'tiers:\n  - name: a\n    steps: [{ name: s, run: [echo] }]\n    onFailure:\n      - { name: c, capture: gpu }\n', '9:20'],
+  ])('refuses %s at its key', (key, fragment, pos) => {
+    const r = compileRunbook('x.yaml', BASE + fragment);
+    expect(r.runbook).toBeUndefined();
+    expect(r.errors.map((e) => `${e.line}:${e.col}: ${e.message}`)).toContain(`${pos}: "${key}" is not supported yet`);
+  });
+
+  it('keeps the refusals in one list of fifteen paths', () => {
+    expect(NOT_SUPPORTED_YET).toHaveLength(15);
+  });
+});
+
+describe('step rules the schema checks', () => {
+  it.each<[string, string]>([
+    ['{ name: s, run: [echo], until: { every: 1m, within: 10s } }', '8:40: until.within must be at least until.every'],
+    ['{ name: s, wait: 5s, timeout: 10s }', '8:9: a wait step takes neither timeout nor until'],
+    ['{ name: s, run: [] }', '8:25: Too small'],
+    ['{ name: s, run: [echo, 5] }', '8:32: expected string, got number 5'],
+    ['{ name: "-s", run: [echo] }', '8:17: names are 1-64'],
+  ])('refuses %s', (step, want) => {
+    const r = compileRunbook('x.yaml', `${BASE}tiers:\n  - name: a\n    steps:\n      - ${step}\n`);
+    expect(r.runbook).toBeUndefined();
+    const got = r.errors.map((e) => `${e.line}:${e.col}: ${e.message}`);
+    expect(got.filter((g) => g.startsWith(want))).toHaveLength(1);
+  });
+});

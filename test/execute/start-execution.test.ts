@@ -1,0 +1,46 @@
+import { describe, it, expect } from '@jest/globals';
+import { Registry } from 'prom-client';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { startExecution } from '../../src/execute/start-execution.js';
+import { claimNext } from '../../src/guard/claim.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { waitFor } from '../support/wait-for.js';
+import { makeRun, runDecision } from '../store-contract/fixtures.js';
+import { cmd, openStore } from './executor-harness.js';
+
+describe('startExecution', () => {
+  it('executes a committed run as soon as it is woken, and stops cleanly', async () => {
+    const { store, dir } = await openStore();
+    const base = loadConfig(null, dir);
+    const config: Config = { ...base, limits: { ...base.limits, maxConcurrentRuns: 2, leaseMs: 3000 } };
+    const metrics = createMetrics(new Registry());
+    const owner = 'replica-1';
+    const execution = await startExecution({
+      config,
+      store,
+      metrics,
+      logger: createLogger({ level: 'silent' }),
+      owner,
+      env: process.env,
+      pollMs: 60_000,
+      claim: () => claimNext(store, { owner, leaseMs: config.limits.leaseMs }),
+    });
+    const runId = await store.transact(async (tx) => {
+      const run = { ...makeRun(tx.now()), plan: { tiers: [{ name: 't', steps: [cmd('ok', ['true'])], onFailure: [] }], env: {}, cancelOnResolve: false } };
+      await tx.insertRun(run);
+      await tx.insertDecision(runDecision(run));
+      return run.id;
+    });
+    execution.wake();
+    const run = await waitFor(async () => {
+      const r = await store.getRun(runId);
+      return r?.state === 'succeeded' ? r : undefined;
+    }, { description: 'run succeeded', timeoutMs: 3000, intervalMs: 10 });
+    expect(run.reason).toBe('unverified');
+    expect(await metrics.registry.getSingleMetricAsString('remediator_runs_total')).toContain('remediator_runs_total{outcome="succeeded"} 1');
+    expect(execution.abortRun(runId, 'canceled')).toBe(false);
+    await execution.stop(0);
+    await store.close();
+  });
+});
