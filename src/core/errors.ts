@@ -48,6 +48,7 @@ export class RemediatorError extends Error {
 
 /** Turns whatever was thrown into an Error, so catch blocks never handle strings or plain objects. */
 export function toError(thrown: unknown): Error {
-  if (thrown instanceof Error) return thrown;
+  // Errors made in another realm (a vm context, a native addon) fail instanceof but are still errors.
+  if (thrown instanceof Error || Object.prototype.toString.call(thrown) === '[object Error]') return thrown as Error;
   return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
 }

@@ -1,0 +1,156 @@
+/** Versioned schema of the SQLite store: each migration applied once, in order, in its own transaction. */
+
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const INITIAL = `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  runbook TEXT NOT NULL,
+  runbook_hash TEXT NOT NULL,
+  fault_class TEXT NOT NULL,
+  target TEXT NOT NULL,
+  pool TEXT,
+  mode TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT,
+  waiting_for TEXT,
+  alertname TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  alert_json TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  plan_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  max_pending_age_ms INTEGER NOT NULL,
+  started_at INTEGER,
+  ended_at INTEGER,
+  executed INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  fence INTEGER NOT NULL DEFAULT 0,
+  cancel_requested TEXT,
+  approved_by TEXT,
+  approved_at INTEGER,
+  annotations_json TEXT,
+  silence_id TEXT,
+  escalation_json TEXT,
+  CONSTRAINT runs_episode UNIQUE (runbook, fingerprint, starts_at)
+);
+-- Two runs can never hold one target: the store enforces it, not process memory (SPEC §9).
+CREATE UNIQUE INDEX runs_target_held ON runs (target) WHERE state IN ('running', 'awaiting_approval');
+CREATE INDEX runs_claim ON runs (state, not_before);
+CREATE INDEX runs_runbook_target_state ON runs (runbook, target, state);
+CREATE INDEX runs_runbook_target_ended ON runs (runbook, target, ended_at, id);
+-- Keyset pagination, newest first: one index per list filter, each ending in (created_at, id).
+CREATE INDEX runs_list ON runs (created_at, id);
+CREATE INDEX runs_list_state ON runs (state, created_at, id);
+CREATE INDEX runs_list_runbook ON runs (runbook, created_at, id);
+CREATE INDEX runs_list_fault_class ON runs (fault_class, created_at, id);
+CREATE INDEX runs_list_target ON runs (target, created_at, id);
+CREATE INDEX runs_list_alertname ON runs (alertname, created_at, id);
+CREATE INDEX runs_list_fingerprint ON runs (fingerprint, created_at, id);
+
+CREATE TABLE decisions (
+  id TEXT PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  alertname TEXT NOT NULL,
+  status TEXT NOT NULL,
+  runbook TEXT,
+  decision TEXT NOT NULL,
+  reason TEXT,
+  run_id TEXT,
+  deliveries INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX decisions_run ON decisions (run_id);
+CREATE INDEX decisions_list ON decisions (received_at, id);
+CREATE INDEX decisions_list_runbook ON decisions (runbook, received_at, id);
+CREATE INDEX decisions_list_fingerprint ON decisions (fingerprint, received_at, id);
+CREATE INDEX decisions_list_alertname ON decisions (alertname, received_at, id);
+CREATE INDEX decisions_list_reason ON decisions (reason, received_at, id);
+
+CREATE TABLE run_tiers (
+  run_id TEXT NOT NULL,
+  tier_index INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  verified INTEGER NOT NULL DEFAULT 0,
+  verify_json TEXT,
+  started_at INTEGER,
+  ended_at INTEGER,
+  PRIMARY KEY (run_id, tier_index)
+) WITHOUT ROWID;
+
+CREATE TABLE run_steps (
+  run_id TEXT NOT NULL,
+  tier_index INTEGER NOT NULL,
+  phase TEXT NOT NULL,
+  step_index INTEGER NOT NULL,
+  name TEXT,
+  kind TEXT,
+  state TEXT NOT NULL,
+  argv_json TEXT,
+  host TEXT,
+  exit_code INTEGER,
+  signal TEXT,
+  timed_out INTEGER NOT NULL DEFAULT 0,
+  stopped_by TEXT,
+  stdout TEXT NOT NULL DEFAULT '',
+  stderr TEXT NOT NULL DEFAULT '',
+  stdout_truncated INTEGER NOT NULL DEFAULT 0,
+  stderr_truncated INTEGER NOT NULL DEFAULT 0,
+  error_json TEXT,
+  evidence_json TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  pgid INTEGER,
+  start_ticks INTEGER,
+  started_at INTEGER,
+  ended_at INTEGER,
+  PRIMARY KEY (run_id, tier_index, phase, step_index)
+);
+
+-- Which process opened the file last: written at every open, which is what takes the exclusive lock.
+CREATE TABLE store_owner (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  pid INTEGER NOT NULL,
+  opened_at INTEGER NOT NULL
+);
+
+CREATE TABLE pauses (
+  scope TEXT PRIMARY KEY,
+  paused_at INTEGER NOT NULL
+);
+`;
+
+/** Every migration, oldest first; append new ones, never edit applied ones. */
+export const MIGRATIONS: readonly Migration[] = [{ id: 1, name: 'initial', sql: INITIAL }];
+
+/** Applies the migrations not yet recorded in schema_migrations; returns the ids it applied. */
+export function applyMigrations(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set(
+    db
+      .prepare('SELECT id FROM schema_migrations')
+      .pluck()
+      .all()
+      .map((id) => Number(id)),
+  );
+  const record = db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
+  const done: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
+    if (applied.has(m.id)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.id, m.name, Date.now());
+    })();
+    done.push(m.id);
+  }
+  return done;
+}

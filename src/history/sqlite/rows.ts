@@ -1,0 +1,126 @@
+/** Rows as SQLite returns them, and their mapping to the API's shapes. */
+
+import { isoOrNull } from '../../core/clock.js';
+import type { Decision, DecisionKind, GuardReason, RunReason, RunState, RunSummary } from '../../core/run.js';
+import type { RunMode } from '../../core/runbook.js';
+
+export interface RunRow {
+  readonly id: string;
+  readonly runbook: string;
+  readonly runbook_hash: string;
+  readonly fault_class: string;
+  readonly target: string;
+  readonly pool: string | null;
+  readonly mode: string;
+  readonly state: string;
+  readonly reason: string | null;
+  readonly waiting_for: string | null;
+  readonly alertname: string;
+  readonly fingerprint: string;
+  readonly starts_at: string;
+  readonly alert_json: string;
+  readonly params_json: string;
+  readonly plan_json: string;
+  readonly created_at: number;
+  readonly not_before: number;
+  readonly max_pending_age_ms: number;
+  readonly started_at: number | null;
+  readonly ended_at: number | null;
+  readonly executed: number;
+  readonly lease_owner: string | null;
+  readonly lease_expires_at: number | null;
+  readonly fence: number;
+  readonly cancel_requested: string | null;
+  readonly approved_by: string | null;
+  readonly approved_at: number | null;
+  readonly annotations_json: string | null;
+  readonly silence_id: string | null;
+  readonly escalation_json: string | null;
+}
+
+/** The columns a run summary needs: listing never reads the JSON blobs. */
+export const SUMMARY_COLUMNS =
+  'id, runbook, runbook_hash, fault_class, target, pool, mode, state, reason, waiting_for, alertname, fingerprint, starts_at, created_at, started_at, ended_at';
+
+export type SummaryRow = Pick<
+  RunRow,
+  | 'id'
+  | 'runbook'
+  | 'runbook_hash'
+  | 'fault_class'
+  | 'target'
+  | 'pool'
+  | 'mode'
+  | 'state'
+  | 'reason'
+  | 'waiting_for'
+  | 'alertname'
+  | 'fingerprint'
+  | 'starts_at'
+  | 'created_at'
+  | 'started_at'
+  | 'ended_at'
+>;
+
+export interface DecisionRow {
+  readonly id: string;
+  readonly received_at: number;
+  readonly fingerprint: string;
+  readonly starts_at: string;
+  readonly alertname: string;
+  readonly status: string;
+  readonly runbook: string | null;
+  readonly decision: string;
+  readonly reason: string | null;
+  readonly run_id: string | null;
+  readonly deliveries: number;
+}
+
+/** A run's public reason: while pending, what it waits for; else why it ended so. */
+export function publicReason(row: Pick<RunRow, 'state' | 'reason' | 'waiting_for'>): RunReason | null {
+  const reason = row.state === 'pending' ? (row.waiting_for ?? row.reason) : row.reason;
+  return reason as RunReason | null;
+}
+
+/** Maps a runs row to the summary `GET /api/v1/runs` lists. */
+export function toRunSummary(row: SummaryRow): RunSummary {
+  return {
+    id: row.id,
+    state: row.state as RunState,
+    reason: publicReason(row),
+    runbook: row.runbook,
+    runbookHash: row.runbook_hash,
+    faultClass: row.fault_class,
+    target: row.target,
+    pool: row.pool,
+    mode: row.mode as RunMode,
+    alertname: row.alertname,
+    fingerprint: row.fingerprint,
+    startsAt: row.starts_at,
+    createdAt: new Date(row.created_at).toISOString(),
+    startedAt: isoOrNull(row.started_at),
+    endedAt: isoOrNull(row.ended_at),
+  };
+}
+
+/** Maps a decisions row to the shape `GET /api/v1/decisions` and the webhook answer use. */
+export function toDecision(row: DecisionRow): Decision {
+  return {
+    id: row.id,
+    receivedAt: new Date(row.received_at).toISOString(),
+    fingerprint: row.fingerprint,
+    startsAt: row.starts_at,
+    alertname: row.alertname,
+    status: row.status as Decision['status'],
+    runbook: row.runbook,
+    decision: row.decision as DecisionKind,
+    reason: row.reason as GuardReason | null,
+    runId: row.run_id,
+    deliveries: row.deliveries,
+  };
+}
+
+/** Parses a JSON column, null for SQL NULL. */
+export function parseJsonOrNull(text: string | null): unknown {
+  return text === null ? null : (JSON.parse(text) as unknown);
+}

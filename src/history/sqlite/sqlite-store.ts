@@ -1,0 +1,231 @@
+/** The SQLite adapter of the RunStore port: one WAL file, owned by one process, one transaction at a time. */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { RemediatorError, toError } from '../../core/errors.js';
+import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
+import type {
+  DecisionFilter, ExpiredRun, LeaseCheck, Page, PageOf, ProcessRecord, RunFilter, RunStore, StepKey, StepStart, StoreCapabilities, StoreTx,
+} from '../run-store.js';
+import { AsyncMutex } from './async-mutex.js';
+import { listDecisions, listRuns } from './list-queries.js';
+import { applyMigrations } from './migrations.js';
+import { readRunDetail } from './run-detail.js';
+import { isLockError, storeError } from './sqlite-errors.js';
+import { CANCEL_PENDING_SQL, isPaused, REQUEST_CANCEL_SQL, runbookScope, SqliteTx } from './sqlite-tx.js';
+import { StatementCache } from './statement-cache.js';
+import { WorkerWrites } from './worker-writes.js';
+
+export interface SqliteRunStoreOptions {
+  /** Path of the database file; its directory is created when missing. */
+  readonly path: string;
+  /** The store's clock: every time the store records comes from it. Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+interface Connection {
+  readonly db: Database.Database;
+  readonly stmts: StatementCache;
+  readonly writes: WorkerWrites;
+}
+
+// Only another process can contend for an exclusive-mode file, so waiting long would only delay the refusal.
+const BUSY_TIMEOUT_MS = 250;
+
+/** A RunStore on one SQLite file; all access goes through one async mutex, so a StoreTx never interleaves with anything. */
+export class SqliteRunStore implements RunStore {
+  readonly capabilities: StoreCapabilities = { singleProcess: true };
+  private readonly path: string;
+  private readonly clock: Clock;
+  private readonly mutex = new AsyncMutex();
+  private conn: Connection | null = null;
+
+  constructor(options: SqliteRunStoreOptions) {
+    this.path = options.path;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async open(): Promise<void> {
+    if (this.conn !== null) return;
+    let db: Database.Database | null = null;
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(this.path)), { recursive: true });
+      db = new Database(this.path, { timeout: BUSY_TIMEOUT_MS });
+      this.prepare(db);
+    } catch (err) {
+      db?.close();
+      if (isLockError(err)) {
+        throw new RemediatorError('STORE_LOCKED', `SQLite file ${this.path} is held by another process; one SQLite file serves one process`, { cause: err });
+      }
+      throw storeError(err, `open ${this.path}`);
+    }
+    const stmts = new StatementCache(db);
+    this.conn = { db, stmts, writes: new WorkerWrites(db, stmts, () => this.clock.now()) };
+  }
+
+  /** Sets the connection up and takes the file for this process. */
+  private prepare(db: Database.Database): void {
+    // EXCLUSIVE before WAL: the WAL index then lives in process memory and the file lock is never released,
+    // which is what makes a second process fail here rather than share the file (SPEC §9).
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    // NORMAL: a commit is in the WAL (the OS's page cache) before the 2xx, so kill -9 of the process loses nothing;
+    // only an OS crash or power loss can drop the last commits. FULL would add an fsync to every webhook delivery.
+    db.pragma('synchronous = NORMAL');
+    applyMigrations(db);
+    // A write takes the exclusive lock now, even when no migration was due, and holds it until close.
+    db.prepare('INSERT INTO store_owner (id, pid, opened_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, opened_at = excluded.opened_at')
+      .run(process.pid, this.clock.now());
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.drain();
+    const conn = this.conn;
+    this.conn = null;
+    conn?.db.close();
+  }
+
+  async ping(): Promise<void> {
+    await this.use('answer', (c) => c.stmts.get('SELECT 1').get());
+  }
+
+  async now(): Promise<number> {
+    return this.clock.now();
+  }
+
+  transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      const { db, stmts } = this.connection();
+      try {
+        stmts.get('BEGIN IMMEDIATE').run();
+      } catch (err) {
+        throw storeError(err, 'begin a transaction');
+      }
+      let result: T;
+      try {
+        result = await fn(new SqliteTx(stmts, this.clock.now()));
+      } catch (err) {
+        // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR...): only roll back what is still open.
+        if (db.inTransaction) stmts.get('ROLLBACK').run();
+        throw storeError(err, 'run a transaction');
+      }
+      try {
+        stmts.get('COMMIT').run();
+      } catch (err) {
+        if (db.inTransaction) stmts.get('ROLLBACK').run();
+        throw new RemediatorError('STORE_UNAVAILABLE', `SQLite store could not commit: ${toError(err).message}`, { cause: err });
+      }
+      return result;
+    });
+  }
+
+  renewLease(runId: string, owner: string, fence: number, leaseMs: number): Promise<LeaseCheck> {
+    return this.use('renew a lease', (c) => c.writes.renewLease(runId, owner, fence, leaseMs));
+  }
+
+  startTier(runId: string, fence: number, tierIndex: number): Promise<boolean> {
+    return this.use('start a tier', (c) => c.writes.startTier(runId, fence, tierIndex));
+  }
+
+  finishTier(runId: string, fence: number, tierIndex: number, state: TierState, verified: boolean): Promise<boolean> {
+    return this.use('finish a tier', (c) => c.writes.finishTier(runId, fence, tierIndex, state, verified));
+  }
+
+  startStep(runId: string, fence: number, step: StepStart): Promise<boolean> {
+    return this.use('start a step', (c) => c.writes.startStep(runId, fence, step));
+  }
+
+  recordProcess(runId: string, fence: number, step: StepKey, process: ProcessRecord): Promise<boolean> {
+    return this.use('record a process', (c) => c.writes.recordProcess(runId, fence, step, process));
+  }
+
+  finishStep(runId: string, fence: number, step: StepKey, state: StepState, result: StepResult, attempts: number): Promise<boolean> {
+    return this.use('finish a step', (c) => c.writes.finishStep(runId, fence, step, state, result, attempts));
+  }
+
+  finishRun(runId: string, fence: number, state: RunState, reason: RunReason | null): Promise<boolean> {
+    return this.use('finish a run', (c) => c.writes.finishRun(runId, fence, state, reason));
+  }
+
+  markExecuted(runId: string, fence: number): Promise<boolean> {
+    return this.use('mark a run executed', (c) => c.writes.markExecuted(runId, fence));
+  }
+
+  expiredRuns(owner: string, includeOtherOwners: boolean): Promise<ExpiredRun[]> {
+    return this.use('list expired runs', (c) => c.writes.expiredRuns(owner, includeOtherOwners));
+  }
+
+  releaseLease(runId: string): Promise<void> {
+    return this.use('release a lease', (c) => c.writes.releaseLease(runId));
+  }
+
+  getRun(id: string): Promise<RunDetail | null> {
+    return this.use('read a run', (c) => readRunDetail(c.stmts, id));
+  }
+
+  listRuns(filter: RunFilter, page: Page): Promise<PageOf<RunSummary>> {
+    return this.use('list runs', (c) => listRuns(c.stmts, filter, page));
+  }
+
+  listDecisions(filter: DecisionFilter, page: Page): Promise<PageOf<Decision>> {
+    return this.use('list decisions', (c) => listDecisions(c.stmts, filter, page));
+  }
+
+  cancelRun(id: string, reason: RunReason): Promise<RunState | null> {
+    return this.use('cancel a run', (c) =>
+      c.db.transaction((): RunState | null => {
+        const state = c.stmts.get('SELECT state FROM runs WHERE id = ?').pluck().get(id) as RunState | undefined;
+        if (state === undefined) return null;
+        if (state === 'pending') {
+          c.stmts.get(CANCEL_PENDING_SQL).run(reason, this.clock.now(), id);
+          return 'canceled';
+        }
+        if (state === 'running' || state === 'awaiting_approval') c.stmts.get(REQUEST_CANCEL_SQL).run(reason, id);
+        return state;
+      })(),
+    );
+  }
+
+  setGlobalPause(paused: boolean): Promise<void> {
+    return this.use('set the global pause', (c) => this.setPause(c, '*', paused));
+  }
+
+  globalPaused(): Promise<boolean> {
+    return this.use('read the global pause', (c) => isPaused(c.stmts, '*'));
+  }
+
+  setRunbookPause(name: string, paused: boolean): Promise<void> {
+    return this.use('set a runbook pause', (c) => this.setPause(c, runbookScope(name), paused));
+  }
+
+  pausedRunbooks(): Promise<Set<string>> {
+    return this.use('read runbook pauses', (c) => {
+      const scopes = c.stmts.get(`SELECT scope FROM pauses WHERE scope LIKE 'runbook:%'`).pluck().all() as string[];
+      return new Set(scopes.map((s) => s.slice('runbook:'.length)));
+    });
+  }
+
+  private setPause(c: Connection, scope: string, paused: boolean): void {
+    if (paused) c.stmts.get('INSERT INTO pauses (scope, paused_at) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING').run(scope, this.clock.now());
+    else c.stmts.get('DELETE FROM pauses WHERE scope = ?').run(scope);
+  }
+
+  /** Runs one synchronous piece of work under the mutex, so it never lands inside another caller's open transaction. */
+  private use<T>(doing: string, work: (c: Connection) => T): Promise<T> {
+    return this.mutex.run(() => {
+      const conn = this.connection();
+      try {
+        return work(conn);
+      } catch (err) {
+        throw storeError(err, doing);
+      }
+    });
+  }
+
+  private connection(): Connection {
+    if (this.conn === null) throw new RemediatorError('STORE_UNAVAILABLE', `SQLite store ${this.path} is not open`);
+    return this.conn;
+  }
+}

@@ -1,0 +1,195 @@
+/** StoreTx over one open SQLite transaction: the guard's facts, read and written under the store's mutex. */
+
+import { RemediatorError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Decision, GuardReason, RunReason, RunState } from '../../core/run.js';
+import type { ClaimCandidate, EpisodeHolder, NewDecision, NewRun, StoreTx } from '../run-store.js';
+import { toDecision, type DecisionRow } from './rows.js';
+import type { StatementCache } from './statement-cache.js';
+import { storeError } from './sqlite-errors.js';
+
+const ACTIVE = `('pending', 'running', 'awaiting_approval')`;
+const HOLDING = `('running', 'awaiting_approval')`;
+
+/** pending -> canceled; binds reason, now, id. */
+export const CANCEL_PENDING_SQL = `UPDATE runs SET state = 'canceled', reason = ?, ended_at = ?, waiting_for = NULL WHERE id = ? AND state = 'pending'`;
+
+/** Asks a running run to stop, keeping the first reason; binds reason, id. */
+export const REQUEST_CANCEL_SQL = `UPDATE runs SET cancel_requested = coalesce(cancel_requested, ?) WHERE id = ? AND state IN ${HOLDING}`;
+
+/** Reads the pause table; shared by transactions and the lease check. */
+export function isPaused(stmts: StatementCache, scope: string): boolean {
+  return stmts.get('SELECT 1 FROM pauses WHERE scope = ?').get(scope) !== undefined;
+}
+
+/** The pause scope of one runbook. */
+export function runbookScope(name: string): string {
+  return `runbook:${name}`;
+}
+
+/** One transaction's view of the store; valid only until the transaction ends. */
+export class SqliteTx implements StoreTx {
+  constructor(
+    private readonly stmts: StatementCache,
+    private readonly nowMs: number,
+  ) {}
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  async globalPaused(): Promise<boolean> {
+    return isPaused(this.stmts, '*');
+  }
+
+  async runbookPaused(name: string): Promise<boolean> {
+    return isPaused(this.stmts, runbookScope(name));
+  }
+
+  async findEpisode(runbook: string, fingerprint: string, startsAt: string): Promise<EpisodeHolder | null> {
+    const row = this.stmts
+      .get(
+        `SELECT r.id, r.state, r.ended_at,
+           (SELECT d.id FROM decisions d WHERE d.run_id = r.id AND d.decision = 'run' ORDER BY d.received_at, d.id LIMIT 1) AS decision_id
+         FROM runs r WHERE r.runbook = ? AND r.fingerprint = ? AND r.starts_at = ?`,
+      )
+      .get(runbook, fingerprint, startsAt) as { id: string; state: RunState; ended_at: number | null; decision_id: string | null } | undefined;
+    if (row === undefined) return null;
+    if (row.decision_id === null) {
+      throw new RemediatorError('INTERNAL', `run ${row.id} holds an episode but no decision created it`);
+    }
+    return { runId: row.id, decisionId: row.decision_id, state: row.state, endedAt: row.ended_at };
+  }
+
+  async addDelivery(decisionId: string): Promise<Decision> {
+    const row = this.stmts.get('UPDATE decisions SET deliveries = deliveries + 1 WHERE id = ? RETURNING *').get(decisionId) as DecisionRow | undefined;
+    if (row === undefined) throw new RemediatorError('NOT_FOUND', `no decision ${decisionId}`);
+    return toDecision(row);
+  }
+
+  async activeRunOf(runbook: string, target: string): Promise<string | null> {
+    const id = this.stmts
+      .get(`SELECT id FROM runs WHERE runbook = ? AND target = ? AND state IN ${ACTIVE} ORDER BY created_at, id LIMIT 1`)
+      .pluck()
+      .get(runbook, target) as string | undefined;
+    return id ?? null;
+  }
+
+  async attemptsSince(runbook: string, target: string, sinceMs: number): Promise<number> {
+    return this.stmts
+      .get('SELECT count(*) FROM runs WHERE runbook = ? AND target = ? AND executed = 1 AND started_at >= ?')
+      .pluck()
+      .get(runbook, target, sinceMs) as number;
+  }
+
+  async lastOutcome(runbook: string, target: string): Promise<{ endedAt: number; consecutiveFailures: number } | null> {
+    const rows = this.stmts
+      .get('SELECT state, ended_at FROM runs WHERE runbook = ? AND target = ? AND executed = 1 AND ended_at IS NOT NULL ORDER BY ended_at DESC, id DESC')
+      .iterate(runbook, target) as IterableIterator<{ state: RunState; ended_at: number }>;
+    let endedAt: number | null = null;
+    let consecutiveFailures = 0;
+    for (const row of rows) {
+      endedAt ??= row.ended_at;
+      if (row.state !== 'failed' && row.state !== 'interrupted') break;
+      consecutiveFailures++;
+    }
+    return endedAt === null ? null : { endedAt, consecutiveFailures };
+  }
+
+  async insertRun(run: NewRun): Promise<void> {
+    try {
+      this.stmts
+        .get(
+          `INSERT INTO runs (id, runbook, runbook_hash, fault_class, target, pool, mode, state, reason, alertname, fingerprint, starts_at,
+             alert_json, params_json, plan_json, created_at, not_before, max_pending_age_ms, ended_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          run.id, run.runbook, run.runbookHash, run.faultClass, run.target, run.pool, run.mode, run.state, run.reason,
+          run.alert.labels['alertname'] ?? '', run.alert.fingerprint, run.alert.startsAt,
+          JSON.stringify(run.alert), JSON.stringify(run.params), JSON.stringify(run.plan),
+          // A shadow run is final at birth, so it has an end like every other final run.
+          this.nowMs, run.notBefore, run.maxPendingAgeMs, run.state === 'shadow' ? this.nowMs : null,
+        );
+    } catch (err) {
+      throw storeError(err, 'insert a run');
+    }
+  }
+
+  async insertDecision(decision: NewDecision): Promise<Decision> {
+    const { alert } = decision;
+    const row = this.stmts
+      .get(
+        `INSERT INTO decisions (id, received_at, fingerprint, starts_at, alertname, status, runbook, decision, reason, run_id, deliveries)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING *`,
+      )
+      .get(
+        newId(this.nowMs), this.nowMs, alert.fingerprint, alert.startsAt, alert.labels['alertname'] ?? '', alert.status,
+        decision.runbook, decision.decision, decision.reason, decision.runId,
+      ) as DecisionRow;
+    return toDecision(row);
+  }
+
+  async cancelPending(runId: string, reason: RunReason): Promise<boolean> {
+    return this.stmts.get(CANCEL_PENDING_SQL).run(reason, this.nowMs, runId).changes > 0;
+  }
+
+  async requestCancel(runId: string, reason: RunReason): Promise<boolean> {
+    return this.stmts.get(REQUEST_CANCEL_SQL).run(reason, runId).changes > 0;
+  }
+
+  async claimCandidates(limit: number): Promise<ClaimCandidate[]> {
+    const rows = this.stmts
+      .get(
+        `SELECT id, runbook, target, created_at, max_pending_age_ms, waiting_for, state FROM (
+           SELECT id, runbook, target, created_at, max_pending_age_ms, waiting_for, state FROM runs WHERE state = 'pending' AND not_before <= ?
+           UNION ALL
+           SELECT id, runbook, target, created_at, max_pending_age_ms, waiting_for, state FROM runs WHERE state = 'running' AND lease_owner IS NULL
+         ) ORDER BY created_at, id LIMIT ?`,
+      )
+      .all(this.nowMs, Math.max(0, limit)) as Array<{
+      id: string; runbook: string; target: string; created_at: number; max_pending_age_ms: number; waiting_for: string | null; state: string;
+    }>;
+    return rows.map((r) => ({
+      runId: r.id,
+      runbook: r.runbook,
+      target: r.target,
+      createdAt: r.created_at,
+      maxPendingAgeMs: r.max_pending_age_ms,
+      resumed: r.state === 'running',
+      waitingFor: r.waiting_for as GuardReason | null,
+    }));
+  }
+
+  async targetHeld(target: string, exceptRunId: string): Promise<boolean> {
+    const sql = `SELECT 1 FROM runs WHERE target = ? AND state IN ${HOLDING} AND id <> ? LIMIT 1`;
+    return this.stmts.get(sql).get(target, exceptRunId) !== undefined;
+  }
+
+  async setWaiting(runId: string, reason: GuardReason): Promise<void> {
+    this.stmts.get(`UPDATE runs SET waiting_for = ? WHERE id = ? AND state = 'pending'`).run(reason, runId);
+  }
+
+  async skipRun(runId: string, reason: GuardReason): Promise<void> {
+    const sql = `UPDATE runs SET state = 'skipped', reason = ?, ended_at = ?, waiting_for = NULL WHERE id = ? AND state = 'pending'`;
+    this.stmts.get(sql).run(reason, this.nowMs, runId);
+  }
+
+  async claim(runId: string, owner: string, leaseMs: number): Promise<number> {
+    let fence: number | undefined;
+    try {
+      fence = this.stmts
+        .get(
+          `UPDATE runs SET state = 'running', reason = NULL, waiting_for = NULL, lease_owner = ?, lease_expires_at = ?,
+             fence = fence + 1, started_at = coalesce(started_at, ?)
+           WHERE id = ? AND (state = 'pending' OR (state = 'running' AND lease_owner IS NULL)) RETURNING fence`,
+        )
+        .pluck()
+        .get(owner, this.nowMs + leaseMs, this.nowMs, runId) as number | undefined;
+    } catch (err) {
+      throw storeError(err, 'claim a run');
+    }
+    if (fence === undefined) throw new RemediatorError('CONFLICT', `run ${runId} is not pending or released, so it cannot be claimed`);
+    return fence;
+  }
+}
