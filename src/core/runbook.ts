@@ -47,12 +47,10 @@ export interface UntilDef {
 /** Step kinds the executor knows today; later issues add http, promql and capture. */
 export type StepKind = 'run' | 'script' | 'wait';
 
-export interface StepDef {
+/** What every step has, compiled or rendered. */
+export interface StepCommon {
   readonly name: string;
   readonly kind: StepKind;
-  /** run: the literal program and the templated arguments, each one argv element. */
-  readonly program?: string;
-  readonly args?: readonly Template[];
   /** script: bash text, never templated. */
   readonly script?: string;
   /** wait: how long. */
@@ -63,11 +61,20 @@ export interface StepDef {
   readonly idempotent: boolean;
 }
 
-export interface TierDef {
-  readonly name: string;
-  readonly steps: readonly StepDef[];
-  readonly onFailure: readonly StepDef[];
+/** A compiled step: `run` is kept as the literal program and one template per argument. */
+export interface StepDef extends StepCommon {
+  readonly program?: string;
+  readonly args?: readonly Template[];
 }
+
+/** A tier's steps, compiled (StepDef) or rendered (PlannedStep). */
+export interface TierOf<S> {
+  readonly name: string;
+  readonly steps: readonly S[];
+  readonly onFailure: readonly S[];
+}
+
+export type TierDef = TierOf<StepDef>;
 
 export interface Safety {
   readonly cooldownMs: number;
@@ -96,23 +103,12 @@ export interface Runbook {
 }
 
 /** A step with every template rendered: what a run stores and the executor runs. JSON-serialisable. */
-export interface PlannedStep {
-  readonly name: string;
-  readonly kind: StepKind;
+export interface PlannedStep extends StepCommon {
+  /** run: [program, ...arguments], each element exactly one argument. */
   readonly argv?: readonly string[];
-  readonly script?: string;
-  readonly waitMs?: number;
-  readonly timeoutMs: number;
-  readonly until: UntilDef | null;
-  readonly continueOnError: boolean;
-  readonly idempotent: boolean;
 }
 
-export interface PlannedTier {
-  readonly name: string;
-  readonly steps: readonly PlannedStep[];
-  readonly onFailure: readonly PlannedStep[];
-}
+export type PlannedTier = TierOf<PlannedStep>;
 
 /** The rendered runbook a run carries, so a reload never changes what an active run does. */
 export interface Plan {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { eventually, startInProcess, webhookBody, type InProcess } from './in-process.js';
+import { eventually, startInProcess, TOKEN, webhookBody, type InProcess } from './in-process.js';
 
 interface RunJson {
   id: string;
@@ -105,6 +105,18 @@ describe('runs through the API', () => {
     expect(run.tiers[0]?.steps[0]).toMatchObject({ name: 'hello', state: 'succeeded', exitCode: 0, stdout: 'hello gpu-node-1\n' });
   });
 
+  it('stores step output scrubbed of configured secrets and secret-looking text', async () => {
+    const steps = `      - name: leak\n        run: [echo, "token ${TOKEN} password=hunter2 ok"]`;
+    const e = await start({ 'a.yaml': runbook('Leak', '', steps) });
+    const out = await post(e, [alert('Leak')]);
+    const run = await finalRun(e, out.runs[0] as string);
+    const stdout = run.tiers[0]?.steps[0]?.stdout ?? '';
+    expect(stdout).toContain('[REDACTED]');
+    expect(stdout).toContain('ok');
+    expect(stdout).not.toContain(TOKEN);
+    expect(stdout).not.toContain('hunter2');
+  });
+
   it('makes exactly one run of 200 concurrent deliveries of one episode', async () => {
     const e0 = await startInProcess({});
     const count = path.join(e0.dir, 'count');
@@ -131,6 +143,16 @@ describe('runs through the API', () => {
     const run = (await e.api('GET', `/api/v1/runs/${second.runs[0]}`)).json as RunJson;
     expect(run.state).toBe('pending');
     expect(Date.parse(run.notBefore ?? '')).toBeGreaterThan(Date.now() + 3_500_000);
+  });
+
+  it('skips a new episode as already_running while the same runbook acts on the target', async () => {
+    const e = await start({ 'a.yaml': runbook('Busy', '', '      - name: long\n        run: [sleep, "30"]\n        timeout: 1m') });
+    const first = await post(e, [alert('Busy')]);
+    const second = await post(e, [alert('Busy', '2026-11-26T15:00:00Z')]);
+    expect(second.runs).toHaveLength(0);
+    expect(second.decisions[0]).toMatchObject({ decision: 'skip', reason: 'already_running', runId: null });
+    await e.api('POST', `/api/v1/runs/${first.runs[0]}/cancel`);
+    expect((await finalRun(e, first.runs[0] as string)).state).toBe('canceled');
   });
 
   it('refuses a run past the attempt budget', async () => {
