@@ -13,7 +13,7 @@ import { claimNext } from './guard/claim.js';
 import type { RunStore } from './history/run-store.js';
 import { SqliteRunStore } from './history/sqlite/sqlite-store.js';
 import type { Logger } from './observability/logger.js';
-import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createMetrics, decisionOf, type Metrics } from './observability/metrics.js';
 
 export interface Service {
   readonly app: express.Express;
@@ -71,7 +71,7 @@ export async function buildService(config: Config, logger: Logger, options: Buil
         owner,
         leaseMs: config.limits.leaseMs,
         onDecision: (runId, reason) => {
-          metrics.decisions.inc({ decision: 'run', reason });
+          metrics.decisions.inc({ decision: decisionOf(reason), reason });
           logger.info({ runId, reason }, 'claim-time decision');
         },
       }),

@@ -1,7 +1,14 @@
 /** Every metric remediator exports, on an injected registry. Labels are bounded: never fingerprints or hosts. */
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { GUARD_REASONS, RUN_STATES } from '../core/run.js';
+import { GUARD_REASONS, RUN_STATES, type GuardReason } from '../core/run.js';
+
+const RUN_CREATING: readonly GuardReason[] = ['cooldown', 'shadow', 'target_busy', 'pool_busy', 'rate_limited'];
+
+/** The decision a reason belongs to: a run exists (it may wait) or it does not (skipped). */
+export function decisionOf(reason: GuardReason): 'run' | 'skip' {
+  return RUN_CREATING.includes(reason) ? 'run' : 'skip';
+}
 
 export interface Metrics {
   readonly registry: Registry;
@@ -38,7 +45,7 @@ export function createMetrics(registry: Registry): Metrics {
     webhookDuration: new Histogram({ name: 'remediator_webhook_duration_seconds', help: 'Time to decide, commit and answer a webhook delivery.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], registers }),
   };
   for (const status of ['firing', 'resolved']) m.alertsReceived.inc({ status }, 0);
-  for (const reason of GUARD_REASONS) m.decisions.inc({ decision: reason === 'cooldown' || reason === 'shadow' ? 'run' : 'skip', reason }, 0);
+  for (const reason of GUARD_REASONS) m.decisions.inc({ decision: decisionOf(reason), reason }, 0);
   m.decisions.inc({ decision: 'run', reason: 'none' }, 0);
   for (const outcome of RUN_STATES.filter((s) => !['pending', 'running', 'awaiting_approval'].includes(s))) m.runsEnded.inc({ outcome }, 0);
   for (const result of ['success', 'failure']) m.reloads.inc({ result }, 0);
