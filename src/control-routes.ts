@@ -4,7 +4,8 @@ import { Router } from 'express';
 import type { CatalogHolder } from './catalog-holder.js';
 import type { Config } from './config/config.js';
 import { RemediatorError } from './core/errors.js';
-import type { RunStore } from './history/run-store.js';
+import { isoOrNull } from './core/clock.js';
+import type { BreakerState, RunStore } from './history/run-store.js';
 import type { Metrics } from './observability/metrics.js';
 import { requireRole } from './receive/auth.js';
 
@@ -14,6 +15,10 @@ export interface ControlDeps {
   readonly catalog: CatalogHolder;
   readonly metrics: Metrics;
   readonly isDraining: () => boolean;
+}
+
+function breakerView(state: BreakerState | undefined): { open: boolean; openedAt: string | null; lastSeenAt: string | null } {
+  return { open: state !== undefined, openedAt: isoOrNull(state?.openedAt), lastSeenAt: isoOrNull(state?.lastSeenAt) };
 }
 
 /** Routes for operators and for the platform's probes. */
@@ -29,6 +34,7 @@ export function controlRouter(deps: ControlDeps): Router {
 
   router.get('/api/v1/runbooks', read, async (_req, res) => {
     const paused = await deps.store.pausedRunbooks();
+    const breakers = await deps.store.openBreakers();
     const runbooks = deps.catalog.current().runbooks.map((r) => ({
       name: r.name,
       faultClass: r.faultClass,
@@ -37,6 +43,7 @@ export function controlRouter(deps: ControlDeps): Router {
       hash: r.hash,
       mode: r.mode,
       paused: paused.has(r.name),
+      breaker: breakerView(breakers.get(r.name)),
     }));
     res.json({ runbooks, globalPaused: await deps.store.globalPaused(), lastReload: deps.catalog.lastReload() });
   });
@@ -52,6 +59,12 @@ export function controlRouter(deps: ControlDeps): Router {
       res.json({ globalPaused: paused });
     });
   }
+
+  router.post('/api/v1/runbooks/:name/reset', operate, async (req, res) => {
+    const name = knownRunbook(String(req.params.name));
+    await deps.store.resetRunbook(name);
+    res.json({ runbook: name, breaker: breakerView(undefined), attemptBudgetsCleared: true });
+  });
 
   router.post('/-/reload', operate, async (_req, res) => {
     const result = await deps.catalog.reload();

@@ -17,7 +17,7 @@ export interface DeliveryDeps {
 export function decideDelivery(deps: DeliveryDeps, alerts: readonly Alert[]): Promise<DeliveryOutcome> {
   const catalog = deps.catalog();
   return deps.store.transact(async (tx) => {
-    const out: DeliveryOutcome = { runs: [], decisions: [], cancelNow: [] };
+    const out: DeliveryOutcome = { runs: [], decisions: [], cancelNow: [], escalations: [] };
     for (const alert of alerts) {
       const runbooks = catalog.match(alert);
       if (runbooks.length === 0) {

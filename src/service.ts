@@ -9,11 +9,12 @@ import { createCatalogHolder, type CatalogHolder } from './catalog-holder.js';
 import type { Config } from './config/config.js';
 import { RemediatorError, toError } from './core/errors.js';
 import { startExecution, type Execution } from './execute/start-execution.js';
-import { claimNext } from './guard/claim.js';
+import { createClaimer } from './guard/claimer.js';
+import { createPrometheusClient } from './verify/prometheus-client.js';
 import type { RunStore } from './history/run-store.js';
 import { SqliteRunStore } from './history/sqlite/sqlite-store.js';
 import type { Logger } from './observability/logger.js';
-import { createMetrics, decisionOf, type Metrics } from './observability/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 
 export interface Service {
   readonly app: express.Express;
@@ -58,6 +59,7 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     await store.close();
     throw new RemediatorError('RUNBOOK_INVALID', `runbooks in ${config.runbooksDir} failed to load:\n${toError(err).message}`, { cause: err });
   }
+  const prometheus = config.prometheusURL === null ? null : createPrometheusClient({ url: config.prometheusURL });
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const execution = await startExecution({
     config,
@@ -66,15 +68,16 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     logger,
     owner,
     env: options.env,
-    claim: () =>
-      claimNext(store, {
-        owner,
-        leaseMs: config.limits.leaseMs,
-        onDecision: (runId, reason) => {
-          metrics.decisions.inc({ decision: decisionOf(reason), reason });
-          logger.info({ runId, reason }, 'claim-time decision');
-        },
-      }),
+    prometheus,
+    claim: createClaimer({
+      store,
+      prometheus,
+      owner,
+      leaseMs: config.limits.leaseMs,
+      maxRunStartsPerMinute: config.limits.maxRunStartsPerMinute,
+      metrics,
+      logger,
+    }),
   });
   let draining = false;
   const app = createApp({

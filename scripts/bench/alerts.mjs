@@ -35,7 +35,7 @@ export function episodeBody(fixture, prefix, n) {
   return JSON.stringify(body);
 }
 
-/** The runbook every webhook benchmark loads: it matches the fixture's alert, one run per instance. */
+/** The runbook the service benchmarks load: it matches the fixture's alert, one run per instance, no fleet breaker in the way. */
 export function probeRunbook(name, steps, extra = '') {
   return [
     `name: ${name}`,
@@ -46,6 +46,8 @@ export function probeRunbook(name, steps, extra = '') {
     'params:',
     "  host: { from: labels.instance, transform: host, pattern: '^[a-z0-9][a-z0-9.-]{0,252}$' }",
     'target: "{{ params.host }}"',
+    // The benchmarks spread alerts over thousands of targets on purpose: a fleet breaker would stop them at the sixth.
+    'safety: { fleetBreaker: { maxTargets: 1000000, per: 1m } }',
     extra,
     'tiers:',
     '  - name: only',

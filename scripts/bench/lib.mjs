@@ -95,7 +95,7 @@ export function httpClient(baseUrl, maxSockets = 8) {
 }
 
 /** Writes a config file (the given extra YAML appended) and runbooks into dir; returns the config path and port. */
-export async function writeService(dir, runbooks, extraConfig = '') {
+export async function writeService(dir, runbooks, extraConfig = '', storePath = './data/remediator.db') {
   fs.mkdirSync(path.join(dir, 'runbooks'), { recursive: true });
   for (const [name, text] of Object.entries(runbooks)) fs.writeFileSync(path.join(dir, 'runbooks', name), text);
   fs.writeFileSync(path.join(dir, 'token'), TOKEN);
@@ -104,7 +104,7 @@ export async function writeService(dir, runbooks, extraConfig = '') {
     `listen: 127.0.0.1:${port}`,
     `publicURL: http://127.0.0.1:${port}`,
     'runbooks: ./runbooks',
-    'store: { url: "sqlite:./data/remediator.db" }',
+    `store: { url: ${JSON.stringify(`sqlite:${storePath}`)} }`,
     'auth:',
     '  webhook: { bearerTokenFile: token }',
     '  operate: { bearerTokenFile: token }',
@@ -120,8 +120,8 @@ export async function writeService(dir, runbooks, extraConfig = '') {
  * Starts the real service (`node bin/remediator.js serve`) as a child process, its logs going to a file as they
  * would in production, and waits until /-/ready answers 200.
  */
-export async function startService(dir, runbooks, extraConfig = '') {
-  const { configPath, port } = await writeService(dir, runbooks, extraConfig);
+export async function startService(dir, runbooks, extraConfig = '', storePath = undefined) {
+  const { configPath, port } = await writeService(dir, runbooks, extraConfig, storePath);
   const logPath = path.join(dir, 'service.log');
   const logFd = fs.openSync(logPath, 'a');
   const env = { ...process.env };
@@ -151,7 +151,7 @@ export async function startService(dir, runbooks, extraConfig = '') {
   return {
     baseUrl,
     pid: child.pid,
-    dbPath: path.join(dir, 'data', 'remediator.db'),
+    dbPath: storePath ?? path.join(dir, 'data', 'remediator.db'),
     logPath,
     /** SIGTERM, then SIGKILL after graceMs; resolves when the process has exited. */
     async stop(graceMs = 10_000) {
@@ -192,4 +192,12 @@ export function runNodeJson(script, arg) {
       }
     });
   });
+}
+
+/** CPU seconds (user + system) a process has used so far, its reaped children apart, from /proc/PID/stat. */
+export function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5) (utime, stime), counted from field 3 after the command name, in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

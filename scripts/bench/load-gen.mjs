@@ -55,6 +55,7 @@ async function openLoop() {
   const interval = 1000 / opts.rate;
   const total = Math.round(((opts.warmupMs + opts.durationMs) / 1000) * opts.rate);
   const latencies = [];
+  const lags = [];
   const pending = [];
   const start = now();
   let i = 0;
@@ -63,6 +64,7 @@ async function openLoop() {
     while (i < total && i * interval <= elapsed) {
       const scheduled = start + i * interval;
       const measured = i * interval >= opts.warmupMs;
+      if (measured) lags.push(now() - scheduled);
       pending.push(post(bodyFor(i)).then((ok) => {
         if (measured && ok) latencies.push(now() - scheduled);
       }));
@@ -72,7 +74,7 @@ async function openLoop() {
   }
   await Promise.all(pending);
   const sendSpan = now() - start;
-  return { latencies, sent: total, achievedRate: (total / sendSpan) * 1000 };
+  return { latencies, lags, sent: total, achievedRate: (total / sendSpan) * 1000 };
 }
 
 /** Keeps `connections` requests in flight; returns completions per second inside the measured window. */
@@ -98,23 +100,32 @@ async function closedLoop() {
   return { latencies, sent: i, throughput: (done / opts.durationMs) * 1000 };
 }
 
+const cpuBefore = process.cpuUsage();
 const out = opts.mode === 'open' ? await openLoop() : await closedLoop();
+const cpu = process.cpuUsage(cpuBefore);
 agent.destroy();
-const sorted = Float64Array.from(out.latencies).sort();
-const q = (p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]);
+const quantiles = (values) => {
+  const sorted = Float64Array.from(values).sort();
+  return (p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]);
+};
+const q = quantiles(out.latencies);
+const lag = quantiles(out.lags ?? []);
 process.stdout.write(
   `${JSON.stringify({
     mode: opts.mode,
     sent: out.sent,
     newEpisodes,
-    measured: sorted.length,
+    measured: out.latencies.length,
     p50: q(0.5),
     p90: q(0.9),
     p99: q(0.99),
     max: q(1),
+    // How late the generator itself sent (its own event loop): part of every latency above, not the server's doing.
+    sendLagP99: lag(0.99),
     achievedRate: out.achievedRate ?? null,
     throughput: out.throughput ?? null,
     statuses,
     errors,
+    clientCpuS: (cpu.user + cpu.system) / 1e6,
   })}\n`,
 );

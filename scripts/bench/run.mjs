@@ -42,7 +42,8 @@ async function main() {
   const started = Date.now();
   for (const name of names) {
     const bench = BENCHES[name];
-    log(`\n== ${bench.title}`);
+    // Other work on the machine skews every figure here; the load average says how much there was.
+    log(`\n== ${bench.title} (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
     const t0 = Date.now();
     try {
       const run = await bench.load();

@@ -65,4 +65,9 @@ describe('loadConfig', () => {
     const file = configFile('auth:\n  read: { bearerTokenFile: missing.token }\n');
     expect(errorOf(() => loadConfig(file)).message).toContain('auth.read.bearerTokenFile');
   });
+
+  it('refuses an allowHosts entry that is neither an address, a CIDR nor a host name', () => {
+    const file = configFile('http: { allowHosts: ["10.0.0.0/33"] }\n');
+    expect(errorOf(() => loadConfig(file)).message).toContain('http.allowHosts: not an IP, CIDR or host name: 10.0.0.0/33');
+  });
 });

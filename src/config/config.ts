@@ -5,6 +5,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { parseDuration } from '../core/duration.js';
 import { RemediatorError, toError } from '../core/errors.js';
+import { invalidAllowHostsEntries } from '../execute/http/allow-hosts.js';
 import { configSchema, type ParsedConfig } from './config-schema.js';
 
 export type Role = 'webhook' | 'read' | 'operate';
@@ -23,6 +24,18 @@ export interface Config {
   readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
   readonly auth: Readonly<Record<Role, RoleCredentials>> & { readonly allowUnauthenticated: boolean };
   readonly prometheusURL: string | null;
+  /** Defaults for SSH steps; runbooks override host, port and user. */
+  readonly ssh: {
+    readonly user: string | null;
+    readonly port: number;
+    readonly privateKeyFile: string | null;
+    readonly knownHostsFile: string | null;
+    readonly connectTimeoutMs: number;
+    /** CIDRs or host globs; empty means any host that knownHostsFile has a key for. */
+    readonly allowHosts: readonly string[];
+  };
+  /** Where http steps may go (CIDRs or host globs, checked against the resolved address); empty means nowhere. */
+  readonly http: { readonly allowHosts: readonly string[] };
   readonly alertmanagerURL: string | null;
   readonly metricsAuth: 'none' | 'read';
   readonly executeEnv: readonly string[];
@@ -107,9 +120,16 @@ function resolveRole(baseDir: string, role: Role, input: ParsedConfig['auth'][Ro
   return Object.freeze({ bearerTokens, basic });
 }
 
+function checkAllowHosts(key: string, entries: readonly string[] | undefined): void {
+  const invalid = invalidAllowHostsEntries(entries ?? []);
+  if (invalid.length > 0) throw new RemediatorError('CONFIG_INVALID', `${key}: not an IP, CIDR or host name: ${invalid.join(', ')}`);
+}
+
 /** Resolves a parsed config: paths relative to the config file's folder (or cwd), secrets read, durations in ms. */
 export function resolveConfig(parsed: ParsedConfig, file: string | null, cwd: string): Config {
   const baseDir = file ? path.dirname(path.resolve(cwd, file)) : cwd;
+  checkAllowHosts('http.allowHosts', parsed.http?.allowHosts);
+  checkAllowHosts('ssh.allowHosts', parsed.ssh?.allowHosts);
   const listen = parseListen(parsed.listen);
   const storeURL = parsed.store.url;
   const store = storeURL.startsWith('sqlite:')
@@ -130,7 +150,16 @@ export function resolveConfig(parsed: ParsedConfig, file: string | null, cwd: st
     runbooksDir: path.resolve(baseDir, parsed.runbooks),
     store,
     auth,
-    prometheusURL: parsed.prometheus?.url ?? null,
+    prometheusURL: parsed.prometheus?.url?.replace(/\/+$/, '') ?? null,
+    ssh: Object.freeze({
+      user: parsed.ssh?.user ?? null,
+      port: parsed.ssh?.port ?? 22,
+      privateKeyFile: parsed.ssh?.privateKeyFile ? path.resolve(baseDir, parsed.ssh.privateKeyFile) : null,
+      knownHostsFile: parsed.ssh?.knownHostsFile ? path.resolve(baseDir, parsed.ssh.knownHostsFile) : null,
+      connectTimeoutMs: ms(parsed.ssh?.connectTimeout ?? '10s'),
+      allowHosts: Object.freeze([...(parsed.ssh?.allowHosts ?? [])]),
+    }),
+    http: Object.freeze({ allowHosts: Object.freeze([...(parsed.http?.allowHosts ?? [])]) }),
     alertmanagerURL: parsed.alertmanager?.url ?? null,
     metricsAuth: parsed.metrics.auth,
     executeEnv: Object.freeze([...parsed.execute.env]),

@@ -73,8 +73,12 @@ export interface StepResult {
   readonly stderrTruncated: boolean;
   readonly startedAt: number;
   readonly endedAt: number;
-  /** Set when the step could not run at all (spawn failure, ...). */
+  /** Set when the step could not run at all (spawn failure, host key refused, address not allowed, ...). */
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** What a capture step collected (parsed GPUs and processes), or an http/promql step's parsed answer. */
+  readonly evidence?: unknown;
+  /** The host an ssh step ran on, or the URL an http step called (as finally requested). */
+  readonly host?: string | null;
 }
 
 export type DecisionKind = 'run' | 'skip';

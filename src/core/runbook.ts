@@ -44,8 +44,29 @@ export interface UntilDef {
   readonly withinMs: number;
 }
 
-/** Step kinds the executor knows today; later issues add http, promql and capture. */
-export type StepKind = 'run' | 'script' | 'wait';
+/** The kinds of step (exactly one per step). */
+export type StepKind = 'run' | 'script' | 'wait' | 'http' | 'promql' | 'capture';
+
+/** A header value: literal/templated text, or a secret read from a file when the step runs (never stored). */
+export type HeaderValue<T> = T | { readonly file: string; readonly prefix?: string };
+
+/** SSH settings merged runbook -> tier -> step; the config's `ssh` section fills what is unset when the step runs. */
+export interface SshSettings<H> {
+  /** Defaults to the run's target. */
+  readonly host: H;
+  readonly port?: number;
+  readonly user?: string;
+}
+
+/** An HTTP request of an `http` step. */
+export interface HttpDef<T> {
+  readonly method: string;
+  readonly url: T;
+  readonly headers: Readonly<Record<string, HeaderValue<T>>>;
+  readonly body: T | null;
+  /** Statuses that count as success; default any 2xx. */
+  readonly expectStatus: readonly number[] | null;
+}
 
 /** What every step has, compiled or rendered. */
 export interface StepCommon {
@@ -59,12 +80,18 @@ export interface StepCommon {
   readonly until: UntilDef | null;
   readonly continueOnError: boolean;
   readonly idempotent: boolean;
+  /** capture: what to capture. */
+  readonly capture?: 'gpu';
 }
 
 /** A compiled step: `run` is kept as the literal program and one template per argument. */
 export interface StepDef extends StepCommon {
   readonly program?: string;
   readonly args?: readonly Template[];
+  /** run, script, capture: over SSH when set (from the step, its tier or the runbook), else locally. */
+  readonly ssh?: SshSettings<Template | null> | null;
+  readonly http?: HttpDef<Template>;
+  readonly promql?: Template;
 }
 
 /** A tier's steps, compiled (StepDef) or rendered (PlannedStep). */
@@ -80,6 +107,14 @@ export interface Safety {
   readonly cooldownMs: number;
   readonly maxAttempts: { readonly count: number; readonly perMs: number };
   readonly maxPendingAgeMs: number;
+  /** Active runs, of any runbook, in the same pool (applies only when the runbook has a pool). */
+  readonly maxConcurrentPerPool: number;
+  /** More distinct targets than maxTargets within perMs opens the runbook's breaker. */
+  readonly fleetBreaker: { readonly maxTargets: number; readonly perMs: number };
+  /** Act only if the alert still fires this long after it was first received. */
+  readonly waitForMs: number;
+  /** PromQL (with {{ labels.X }}) that must return a non-empty result when the run is claimed. */
+  readonly precheck: Template | null;
 }
 
 export type RunMode = 'enforce' | 'shadow';
@@ -106,6 +141,11 @@ export interface Runbook {
 export interface PlannedStep extends StepCommon {
   /** run: [program, ...arguments], each element exactly one argument. */
   readonly argv?: readonly string[];
+  /** run, script, capture: the host (rendered) and overrides; absent or null = local. */
+  readonly ssh?: SshSettings<string> | null;
+  readonly http?: HttpDef<string>;
+  /** promql: the rendered query, which must return a non-empty result. */
+  readonly promql?: string;
 }
 
 export type PlannedTier = TierOf<PlannedStep>;
@@ -116,4 +156,6 @@ export interface Plan {
   /** PARAM_*, ALERT_NAME, ALERT_FINGERPRINT, RUN_ID, RUN_URL: the only alert data a step sees. */
   readonly env: Readonly<Record<string, string>>;
   readonly cancelOnResolve: boolean;
+  /** The rendered precheck query, checked when the run is claimed; null for none. */
+  readonly precheck?: string | null;
 }

@@ -2,6 +2,7 @@
 
 import type { StepResult, StopCause } from '../core/run.js';
 import type { ProcessRecord } from '../history/run-store.js';
+import type { SshSettings } from '../core/runbook.js';
 
 export type CommandSpec =
   /** argv[0] is the program, taken literally; every other element is exactly one argument. */
@@ -34,3 +35,6 @@ export function stopCauseOf(signal: AbortSignal): StopCause {
   const r: unknown = signal.reason;
   return r === 'timeout' || r === 'canceled' || r === 'shutdown' || r === 'paused' || r === 'resolved' ? r : 'canceled';
 }
+
+/** Picks the runner for a step: local, or SSH to the step's host (settings merged runbook -> tier -> step, config defaults last). */
+export type RunnerFor = (ssh: SshSettings<string>) => CommandRunner;

@@ -1,11 +1,12 @@
 /** Executes one claimed run: loads it, walks its tiers from where it stands, and records how it ended. */
 
 import type { Logger } from 'pino';
-import type { RunDetail } from '../core/run.js';
 import { toError } from '../core/errors.js';
 import type { RunStore } from '../history/run-store.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CommandRunner } from './command-runner.js';
+import type { CommandRunner, RunnerFor } from './command-runner.js';
+import type { PrometheusClient } from '../verify/prometheus-client.js';
+import type { RunDetail, RunReason, RunState } from '../core/run.js';
 import { startRunControl } from './run-control.js';
 import { runningRuns, type RunRegistry } from './running-runs.js';
 import { skipVerification, type Ending, type VerifyTier, type Walk } from './run-walk.js';
@@ -23,6 +24,12 @@ export interface ClaimedRun {
 export interface ExecutorDeps {
   readonly store: RunStore;
   readonly runner: CommandRunner;
+  /** SSH runners by settings, for steps with ssh. */
+  readonly runnerFor?: RunnerFor;
+  readonly httpAllowHosts?: readonly string[];
+  readonly prometheus?: PrometheusClient | null;
+  /** Told of every run this replica ended (to escalate failures), after the end is recorded. */
+  readonly onRunEnded?: (run: RunDetail, state: RunState, reason: RunReason | null) => Promise<void>;
   /** This replica's lease owner name. */
   readonly owner: string;
   readonly leaseMs: number;
@@ -78,6 +85,9 @@ export async function executeRun(deps: ExecutorDeps, claimed: ClaimedRun): Promi
   const walk: Walk = {
     store: deps.store,
     runner: deps.runner,
+    runnerFor: deps.runnerFor,
+    httpAllowHosts: deps.httpAllowHosts,
+    prometheus: deps.prometheus,
     run,
     runId: claimed.runId,
     fence: claimed.fence,
@@ -121,4 +131,5 @@ async function settle(deps: ExecutorDeps, w: Walk, ending: Ending): Promise<void
   if (!Number.isNaN(startedAt)) deps.metrics?.runDuration.observe({ outcome: ending.state }, (Date.now() - startedAt) / 1000);
   deps.metrics?.runsEnded.inc({ outcome: ending.state });
   w.logger.info({ state: ending.state, reason: ending.reason }, 'run ended');
+  await deps.onRunEnded?.(w.run, ending.state, ending.reason);
 }

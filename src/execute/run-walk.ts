@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { RunDetail, RunReason, RunState, StepRecord } from '../core/run.js';
 import type { PlannedTier } from '../core/runbook.js';
 import type { RunStore } from '../history/run-store.js';
-import type { CommandRunner } from './command-runner.js';
+import type { StepRunDeps } from './step-runner.js';
 import type { BoundaryStop, RunControl } from './run-control.js';
 
 /** How a walk ends: a final state to record, or leaving the run as it is (lease lost, shutdown). */
@@ -31,16 +31,12 @@ export type VerifyTier = (input: {
 export const skipVerification: VerifyTier = async () => ({ verified: false, ok: true });
 
 /** Everything a walk over one claimed run uses. */
-export interface Walk {
+export interface Walk extends StepRunDeps {
   readonly store: RunStore;
-  readonly runner: CommandRunner;
   readonly run: RunDetail;
   readonly runId: string;
   readonly fence: number;
   readonly control: RunControl;
-  readonly env: Readonly<Record<string, string>>;
-  readonly killGraceMs: number;
-  readonly maxOutputBytes: number;
   readonly scrub: (text: string) => string;
   readonly verifyTier: VerifyTier;
   readonly logger: Logger;

@@ -2,7 +2,9 @@
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import type { RunReason } from '../core/run.js';
+import type { RunDetail, RunReason, RunState } from '../core/run.js';
+import type { PrometheusClient } from '../verify/prometheus-client.js';
+import { createSshRunners } from './ssh/ssh-runner.js';
 import type { RunStore } from '../history/run-store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CommandRunner } from './command-runner.js';
@@ -25,6 +27,8 @@ export interface ExecutionOptions {
   /** The service's environment, the source of the allow-listed variables steps see; main passes process.env. */
   readonly env?: NodeJS.ProcessEnv;
   readonly runner?: CommandRunner;
+  /** For promql steps; null when no Prometheus is configured. */
+  readonly prometheus?: PrometheusClient | null;
   readonly verifyTier?: VerifyTier;
   /** How often an idle worker looks for due runs unasked (default 1000 ms). */
   readonly pollMs?: number;
@@ -52,10 +56,19 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
   const log = logger.child({ stage: 'execute' });
   await sweepOnce({ store, owner: options.owner, includeOtherOwners: store.capabilities.singleProcess, killGraceMs: limits.killGraceMs, logger: log });
   const shutdown = new AbortController();
+  const ssh = createSshRunners({ ssh: config.ssh, logger: log });
   const registry = createRunRegistry();
   const deps = {
     store,
     runner: options.runner ?? createLocalRunner(),
+    runnerFor: ssh.runnerFor,
+    httpAllowHosts: config.http.allowHosts,
+    prometheus: options.prometheus ?? null,
+    onRunEnded: async (run: RunDetail, state: RunState) => {
+      if (state !== 'failed' && state !== 'interrupted') return;
+      await store.recordEscalation({ runbook: run.runbook, runId: run.id, reason: state, alert: run.alert, target: run.target });
+      options.metrics.escalations.inc({ reason: state });
+    },
     owner: options.owner,
     leaseMs: limits.leaseMs,
     killGraceMs: limits.killGraceMs,
@@ -93,6 +106,7 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
       const drained = await pool.drain(graceMs + limits.killGraceMs + STOP_MARGIN_MS);
       if (!drained) log.warn({ busy: pool.busy() }, 'workers still busy at stop; their leases will expire');
       await sweeper.stop();
+      await ssh.close();
     },
   };
 }

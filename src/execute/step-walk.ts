@@ -37,13 +37,20 @@ export async function walkStep(w: Walk, key: StepKey, step: PlannedStep): Promis
     remainingWaitMs = Math.max(0, (step.waitMs ?? 0) - elapsed);
   } else if (recorded?.state === 'running' && !step.idempotent) {
     return interrupt(w, key, recorded.attempts);
-  } else if (!(await w.store.startStep(w.runId, w.fence, { ...key, name: step.name, kind: step.kind, argv: step.argv ?? null, host: null }))) {
+  } else if (!(await w.store.startStep(w.runId, w.fence, { ...key, name: step.name, kind: step.kind, argv: step.argv ?? null, host: hostOf(step) }))) {
     return LOST;
   }
   w.control.stepStarted(step.kind);
   const outcome = await runStep(step, w, { signal: w.control.signal, onSpawn: (p) => onSpawn(w, key, p), remainingWaitMs });
   w.control.stepEnded();
   return record(w, key, step, outcome);
+}
+
+/** Where a step acts, for the record: its SSH host or its URL; null for a local step. */
+function hostOf(step: PlannedStep): string | null {
+  if (step.kind === 'http') return step.http?.url ?? null;
+  if (step.ssh !== undefined && step.ssh !== null && step.kind !== 'promql' && step.kind !== 'wait') return step.ssh.host;
+  return null;
 }
 
 /** A step that was running when its worker went away, and that may not run twice: the run stops there. */

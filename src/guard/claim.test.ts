@@ -32,7 +32,7 @@ describe('claimNext', () => {
     const first = await insertRun(s, { target: 'a' });
     await insertRun(s, { target: 'b' });
     const claimed = await claimNext(s, opts);
-    expect(claimed).toEqual({ runId: first.id, fence: 1 });
+    expect(claimed).toEqual({ runId: first.id, fence: 1, waited: false, resumed: false });
     expect((await s.getRun(first.id))?.state).toBe('running');
   });
 
@@ -80,5 +80,37 @@ describe('claimNext', () => {
     const s = await fresh();
     await insertRun(s, { notBefore: Date.now() + 60_000, reason: 'cooldown' });
     expect(await claimNext(s, opts)).toBeNull();
+  });
+
+  it('leaves a run waiting as pool_busy while its pool is full, across runbooks', async () => {
+    const s = await fresh();
+    const first = await insertRun(s, { runbook: 'gpu-oom', target: 'a', pool: 'llama', maxConcurrentPerPool: 1 });
+    const second = await insertRun(s, { runbook: 'llm-server-down', target: 'b', pool: 'llama', maxConcurrentPerPool: 1 });
+    const other = await insertRun(s, { runbook: 'gpu-oom', target: 'c', pool: 'mistral', maxConcurrentPerPool: 1 });
+    const rec = recorder();
+    expect(await claimNext(s, { ...opts, onDecision: rec.onDecision })).toMatchObject({ runId: first.id });
+    expect(await claimNext(s, { ...opts, onDecision: rec.onDecision })).toMatchObject({ runId: other.id });
+    expect(rec.seen).toEqual([[second.id, 'pool_busy']]);
+    expect(await s.getRun(second.id)).toMatchObject({ state: 'pending', reason: 'pool_busy' });
+  });
+
+  it('lets two runs of a pool with maxConcurrentPerPool 2 run at once', async () => {
+    const s = await fresh();
+    await insertRun(s, { target: 'a', pool: 'llama', maxConcurrentPerPool: 2 });
+    await insertRun(s, { target: 'b', pool: 'llama', maxConcurrentPerPool: 2 });
+    expect(await claimNext(s, opts)).not.toBeNull();
+    expect(await claimNext(s, opts)).not.toBeNull();
+  });
+
+  it('holds every run as rate_limited once a minute\'s starts reach the limit', async () => {
+    const s = await fresh();
+    await insertRun(s, { target: 'a' });
+    const b = await insertRun(s, { target: 'b' });
+    const rec = recorder();
+    const limited = { ...opts, maxRunStartsPerMinute: 1, onDecision: rec.onDecision };
+    expect(await claimNext(s, limited)).not.toBeNull();
+    expect(await claimNext(s, limited)).toBeNull();
+    expect(rec.seen).toEqual([[b.id, 'rate_limited']]);
+    expect(await claimNext(s, { ...opts, maxRunStartsPerMinute: 2 })).toMatchObject({ runId: b.id, waited: true });
   });
 });

@@ -14,7 +14,7 @@ export function effectiveCooldownMs(baseMs: number, consecutiveFailures: number)
 
 /** When a new run on the target may start, or null when no cooldown applies now. */
 export function cooldownUntil(
-  safety: Safety,
+  safety: Pick<Safety, 'cooldownMs'>,
   last: { endedAt: number; consecutiveFailures: number } | null,
   now: number,
 ): number | null {

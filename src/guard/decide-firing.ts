@@ -6,10 +6,9 @@ import type { GuardReason } from '../core/run.js';
 import type { Runbook } from '../core/runbook.js';
 import type { StoreTx } from '../history/run-store.js';
 import { extractParams } from '../match/params.js';
-import { renderPlan } from '../match/plan.js';
-
-import { renderPool, renderTarget } from '../match/plan.js';
+import { renderPlan, renderPool, renderTarget } from '../match/plan.js';
 import { cooldownUntil } from './cooldown.js';
+import { checkFleetBreaker } from './fleet-breaker.js';
 import type { DeliveryOutcome } from './guard-types.js';
 
 /** Links and names a rendered plan needs. */
@@ -17,8 +16,45 @@ export interface PlanContext {
   readonly publicURL: string;
 }
 
-async function skip(tx: StoreTx, out: DeliveryOutcome, alert: Alert, runbook: Runbook, reason: GuardReason): Promise<void> {
-  out.decisions.push(await tx.insertDecision({ alert, runbook: runbook.name, decision: 'skip', reason, runId: null }));
+interface Rendered {
+  readonly params: Readonly<Record<string, string>>;
+  readonly target: string;
+  readonly pool: string | null;
+}
+
+/** A run may be created, perhaps deferred (cooldown, waitFor) or in shadow mode; or the pair is skipped. */
+type Verdict = { readonly skip: GuardReason; readonly escalate: boolean } | { readonly reason: GuardReason | null; readonly notBefore: number };
+
+async function skip(tx: StoreTx, out: DeliveryOutcome, alert: Alert, runbook: Runbook, verdict: { skip: GuardReason; escalate: boolean }, target: string | null): Promise<void> {
+  out.decisions.push(await tx.insertDecision({ alert, runbook: runbook.name, decision: 'skip', reason: verdict.skip, runId: null }));
+  if (verdict.escalate) {
+    await tx.recordEscalation({ runbook: runbook.name, runId: null, reason: verdict.skip, alert, target });
+    out.escalations.push(verdict.skip);
+  }
+}
+
+/** Params, target and pool, or null when the alert cannot fill them (param_invalid; an empty target is never a wildcard). */
+function render(runbook: Runbook, alert: Alert): Rendered | null {
+  const params = extractParams(runbook, alert);
+  if (!params.ok) return null;
+  const target = renderTarget(runbook, params.params);
+  if (!target.ok || target.value === '') return null;
+  const pool = renderPool(runbook, params.params, target.value);
+  if (!pool.ok || pool.value === '') return null;
+  return { params: params.params, target: target.value, pool: pool.value };
+}
+
+/** The enforce-mode rules, cheapest and most decisive first. */
+async function enforce(tx: StoreTx, runbook: Runbook, target: string, now: number): Promise<Verdict> {
+  const breaker = await checkFleetBreaker(tx, runbook, target, now);
+  if (breaker !== 'closed') return { skip: 'fleet_breaker', escalate: breaker === 'opened' };
+  if ((await tx.activeRunOf(runbook.name, target)) !== null) return { skip: 'already_running', escalate: false };
+  const { count, perMs } = runbook.safety.maxAttempts;
+  if ((await tx.attemptsSince(runbook.name, target, now - perMs)) >= count) return { skip: 'attempts_exhausted', escalate: true };
+  const waitUntil = now + runbook.safety.waitForMs;
+  const cooldown = cooldownUntil(runbook.safety, await tx.lastOutcome(runbook.name, target), now);
+  if (cooldown !== null) return { reason: 'cooldown', notBefore: Math.max(cooldown, waitUntil) };
+  return { reason: null, notBefore: waitUntil };
 }
 
 /** Decides one firing pair inside the delivery's transaction, appending to `out`. */
@@ -28,55 +64,37 @@ export async function decideFiring(tx: StoreTx, ctx: PlanContext, alert: Alert, 
     out.decisions.push(await tx.addDelivery(holder.decisionId));
     return;
   }
-  if (await tx.globalPaused()) return skip(tx, out, alert, runbook, 'paused');
-  if (await tx.runbookPaused(runbook.name)) return skip(tx, out, alert, runbook, 'runbook_paused');
-
-  const params = extractParams(runbook, alert);
-  if (!params.ok) return skip(tx, out, alert, runbook, 'param_invalid');
-  const target = renderTarget(runbook, params.params);
-  if (!target.ok || target.value === '') return skip(tx, out, alert, runbook, 'param_invalid');
-  const pool = runbook.pool === null ? null : renderPool(runbook, params.params, target.value);
-  if (pool !== null && (!pool.ok || pool.value === '')) return skip(tx, out, alert, runbook, 'param_invalid');
+  if (await tx.globalPaused()) return skip(tx, out, alert, runbook, { skip: 'paused', escalate: false }, null);
+  if (await tx.runbookPaused(runbook.name)) return skip(tx, out, alert, runbook, { skip: 'runbook_paused', escalate: false }, null);
+  const invalid = { skip: 'param_invalid', escalate: true } as const;
+  const rendered = render(runbook, alert);
+  if (rendered === null) return skip(tx, out, alert, runbook, invalid, null);
 
   const now = tx.now();
-  let reason: GuardReason | null = null;
-  let notBefore = now;
-  if (runbook.mode === 'shadow') {
-    reason = 'shadow';
-  } else {
-    if ((await tx.activeRunOf(runbook.name, target.value)) !== null) return skip(tx, out, alert, runbook, 'already_running');
-    const { count, perMs } = runbook.safety.maxAttempts;
-    if ((await tx.attemptsSince(runbook.name, target.value, now - perMs)) >= count) {
-      return skip(tx, out, alert, runbook, 'attempts_exhausted');
-    }
-    const until = cooldownUntil(runbook.safety, await tx.lastOutcome(runbook.name, target.value), now);
-    if (until !== null) {
-      reason = 'cooldown';
-      notBefore = until;
-    }
-  }
+  const verdict: Verdict = runbook.mode === 'shadow' ? { reason: 'shadow', notBefore: now } : await enforce(tx, runbook, rendered.target, now);
+  if ('skip' in verdict) return skip(tx, out, alert, runbook, verdict, rendered.target);
 
   const runId = newId(now);
   const runUrl = `${ctx.publicURL}/runs/${runId}`;
-  const poolValue = pool?.ok ? pool.value : null;
-  const plan = renderPlan(runbook, { params: params.params, target: target.value, pool: poolValue, runId, runUrl, alert });
-  if (!plan.ok) return skip(tx, out, alert, runbook, 'param_invalid');
+  const plan = renderPlan(runbook, { ...rendered, runId, runUrl, alert });
+  if (!plan.ok) return skip(tx, out, alert, runbook, invalid, rendered.target);
   await tx.insertRun({
     id: runId,
     runbook: runbook.name,
     runbookHash: runbook.hash,
     faultClass: runbook.faultClass,
-    target: target.value,
-    pool: poolValue,
+    target: rendered.target,
+    pool: rendered.pool,
     mode: runbook.mode,
     state: runbook.mode === 'shadow' ? 'shadow' : 'pending',
-    reason,
+    reason: verdict.reason,
     alert,
-    params: params.params,
+    params: rendered.params,
     plan: plan.plan,
-    notBefore,
+    notBefore: verdict.notBefore,
     maxPendingAgeMs: runbook.safety.maxPendingAgeMs,
+    maxConcurrentPerPool: runbook.safety.maxConcurrentPerPool,
   });
   out.runs.push(runId);
-  out.decisions.push(await tx.insertDecision({ alert, runbook: runbook.name, decision: 'run', reason, runId }));
+  out.decisions.push(await tx.insertDecision({ alert, runbook: runbook.name, decision: 'run', reason: verdict.reason, runId }));
 }

@@ -8,4 +8,6 @@ export interface DeliveryOutcome {
   readonly decisions: Decision[];
   /** Runs of this replica to abort at once after commit (resolved with cancelOnResolve). */
   readonly cancelNow: { runId: string; reason: 'resolved' }[];
+  /** The reasons of the escalations this delivery recorded, for metrics. */
+  readonly escalations: string[];
 }

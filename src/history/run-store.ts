@@ -40,6 +40,8 @@ export interface NewRun {
   readonly notBefore: number;
   /** A run still pending this long after creation is skipped as `stale` at claim. */
   readonly maxPendingAgeMs: number;
+  /** The runbook's safety.maxConcurrentPerPool, enforced at claim when pool is set. */
+  readonly maxConcurrentPerPool: number;
 }
 
 export interface NewDecision {
@@ -69,6 +71,33 @@ export interface ClaimCandidate {
   readonly resumed: boolean;
   /** The reason it last waited for, so a wait is counted once. */
   readonly waitingFor: GuardReason | null;
+  readonly pool: string | null;
+  readonly maxConcurrentPerPool: number;
+  /** true when the run did not start at once: it was deferred (notBefore after createdAt) or has waited at a claim. */
+  readonly waited: boolean;
+}
+
+/** A runbook's fleet breaker: open from openedAt; closes on reset or when `per` passes without a refused new target. */
+export interface BreakerState {
+  readonly runbook: string;
+  readonly openedAt: number;
+  /** The last time an alert was refused by the open breaker (epoch ms). */
+  readonly lastSeenAt: number;
+}
+
+/** Something a person must hear about (SPEC §6, §7): recorded here, posted to Alertmanager by report/. */
+export interface NewEscalation {
+  readonly runbook: string;
+  readonly runId: string | null;
+  /** A guard reason (param_invalid, attempts_exhausted, fleet_breaker, stale) or a run outcome (failed, interrupted). */
+  readonly reason: string;
+  readonly alert: Alert;
+  readonly target: string | null;
+}
+
+export interface Escalation extends NewEscalation {
+  readonly id: string;
+  readonly createdAt: string;
 }
 
 /** Reads and writes inside one store transaction; every read sees the writes made before it in the same transaction. */
@@ -82,7 +111,7 @@ export interface StoreTx {
   addDelivery(decisionId: string): Promise<Decision>;
   /** The id of an active run (pending, running, awaiting_approval) of this runbook on this target, if any. */
   activeRunOf(runbook: string, target: string): Promise<string | null>;
-  /** Runs of (runbook, target) that executed at least one step and started at or after sinceMs. */
+  /** Runs of (runbook, target) that executed at least one step and started at or after sinceMs (and after the runbook's last reset). */
   attemptsSince(runbook: string, target: string, sinceMs: number): Promise<number>;
   /** When the last run of (runbook, target) that executed a step ended, and how many failed in a row up to it. */
   lastOutcome(runbook: string, target: string): Promise<{ endedAt: number; consecutiveFailures: number } | null>;
@@ -102,6 +131,19 @@ export interface StoreTx {
   skipRun(runId: string, reason: GuardReason): Promise<void>;
   /** Takes the run for this owner: state running, lease until now + leaseMs, fence + 1. Returns the new fence. */
   claim(runId: string, owner: string, leaseMs: number): Promise<number>;
+  /** Runs running or awaiting approval whose pool is `pool`. */
+  poolActive(pool: string): Promise<number>;
+  /** Runs claimed (started) at or after sinceMs, across all runbooks and replicas. */
+  startsSince(sinceMs: number): Promise<number>;
+  /** Distinct targets of the runbook's runs (shadow runs excluded) created at or after sinceMs and after its last reset. */
+  targetsSince(runbook: string, sinceMs: number): Promise<string[]>;
+  breaker(runbook: string): Promise<BreakerState | null>;
+  /** Opens the breaker (openedAt = lastSeenAt = now); a no-op when it is open. */
+  openBreaker(runbook: string): Promise<void>;
+  /** lastSeenAt = now on an open breaker. */
+  touchBreaker(runbook: string): Promise<void>;
+  closeBreaker(runbook: string): Promise<void>;
+  recordEscalation(escalation: NewEscalation): Promise<void>;
 }
 
 /** What a lease renewal tells the worker. */
@@ -129,6 +171,8 @@ export interface StepStart extends StepKey {
 
 /** A process group that a step started, recorded so a reclaim can kill what is left of it. */
 export interface ProcessRecord {
+  /** null or absent for a local process group; an SSH step's remote group names its host (the sweep kills only local ones). */
+  readonly host?: string | null;
   readonly pgid: number;
   /** Start time of the group leader (clock ticks since boot, /proc/PID/stat field 22), to avoid killing a reused pid. */
   readonly startTicks: number | null;
@@ -221,6 +265,14 @@ export interface RunStore {
   globalPaused(): Promise<boolean>;
   setRunbookPause(name: string, paused: boolean): Promise<void>;
   pausedRunbooks(): Promise<Set<string>>;
+  /** POST /runbooks/{name}/reset: closes the breaker and clears the attempt budgets (attemptsSince counts only runs started after it). */
+  resetRunbook(name: string): Promise<void>;
+  /** Open breakers by runbook. */
+  openBreakers(): Promise<Map<string, BreakerState>>;
+  /** Records an escalation outside a delivery (a run that failed or was interrupted). */
+  recordEscalation(escalation: NewEscalation): Promise<void>;
+  /** Escalations, newest first. */
+  listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>>;
 }
 
 /** Steps of a run as the store recorded them, for resuming. */

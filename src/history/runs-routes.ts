@@ -75,5 +75,11 @@ export function runsRouter(deps: RunsRouteDeps): Router {
     res.json({ decisions: page.items, nextCursor: page.nextCursor });
   });
 
+  router.get('/api/v1/escalations', read, async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const page = await deps.store.listEscalations(queryFilters(q, ['runbook', 'runId'] as const), queryPage(q));
+    res.json({ escalations: page.items, nextCursor: page.nextCursor });
+  });
+
   return router;
 }

@@ -2,12 +2,11 @@
 
 import { parseDuration } from '../core/duration.js';
 import type { Matcher, ParamSpec, Runbook, StepDef, Template, TierDef } from '../core/runbook.js';
+import { compileSshLevel, compileStep, PROMQL_REFS, PROMQL_WHERE, type SshLevel, type StepCompiler } from './build-step.js';
 import { compileAnchoredRegex, parseMatcher } from './matcher.js';
 import type { Path, PathIssue } from './runbook-issue.js';
 import type { RunbookDoc, StepDoc, TierDoc } from './runbook-schema.js';
 import { compileTemplate, type RefKind, type TemplateScope } from './template.js';
-
-const DEFAULT_STEP_TIMEOUT_MS = 60_000;
 
 /** What compiling produced: a runbook only when there were no errors. */
 export interface BuildResult {
@@ -27,7 +26,7 @@ function ms(text: string): number {
   return parseDuration(text) ?? 0;
 }
 
-class Builder {
+class Builder implements StepCompiler {
   readonly errors: PathIssue[] = [];
   readonly warnings: PathIssue[] = [];
   private readonly params: ReadonlySet<string>;
@@ -42,9 +41,19 @@ class Builder {
 
   template(source: string, scope: TemplateScope, path: Path): Template | null {
     const t = compileTemplate(source, scope);
-    if (t.ok) return t.value;
-    this.errors.push({ path, message: t.message });
-    return null;
+    if (!t.ok) {
+      this.errors.push({ path, message: t.message });
+      return null;
+    }
+    if (this.doc.pool === undefined && t.value.parts.some((p) => typeof p !== 'string' && p.kind === 'pool')) {
+      this.errors.push({ path, message: '"{{ pool }}" is used but this runbook has no pool' });
+      return null;
+    }
+    return t.value;
+  }
+
+  error(path: Path, message: string, at?: 'key'): void {
+    this.errors.push(at ? { path, message, at } : { path, message });
   }
 
   matchers(): Matcher[] {
@@ -79,59 +88,37 @@ class Builder {
     return out;
   }
 
-  step(s: StepDoc, path: Path, argScope: TemplateScope): StepDef | null {
-    const common = {
-      name: s.name,
-      timeoutMs: s.timeout === undefined ? DEFAULT_STEP_TIMEOUT_MS : ms(s.timeout),
-      until: s.until ? { everyMs: ms(s.until.every), withinMs: ms(s.until.within) } : null,
-      continueOnError: s.continueOnError,
-      idempotent: s.idempotent,
-    };
-    if (s.script !== undefined) return { ...common, kind: 'script', script: s.script };
-    if (s.wait !== undefined) return { ...common, kind: 'wait', waitMs: ms(s.wait), timeoutMs: ms(s.wait) };
-    if (s.run === undefined) return null;
-    const [program = '', ...rest] = s.run;
-    if (program.includes('{{')) this.errors.push({ path: [...path, 'run', 0], message: 'the program (run[0]) is never templated: "{{" is not allowed in it' });
-    else if (program.trim() === '') this.errors.push({ path: [...path, 'run', 0], message: 'the program (run[0]) is empty' });
-    const args = rest.map((a, i) => this.template(a, argScope, [...path, 'run', i + 1]));
-    if (this.doc.pool === undefined) {
-      args.forEach((a, i) => {
-        if (a?.parts.some((p) => typeof p !== 'string' && p.kind === 'pool')) {
-          this.errors.push({ path: [...path, 'run', i + 1], message: '"{{ pool }}" is used but this runbook has no pool' });
-        }
-      });
-    }
-    if (args.some((a) => a === null)) return null;
-    return { ...common, kind: 'run', program, args: args as Template[] };
-  }
-
-  steps(list: readonly StepDoc[], path: Path, names: Set<string>, argScope: TemplateScope): StepDef[] {
+  steps(list: readonly StepDoc[], path: Path, names: Set<string>, inherited: ReadonlyArray<SshLevel | null>): StepDef[] {
     const out: StepDef[] = [];
     list.forEach((s, i) => {
       if (names.has(s.name)) this.errors.push({ path: [...path, i, 'name'], message: `step name "${s.name}" is used twice in this tier` });
       names.add(s.name);
-      const built = this.step(s, [...path, i], argScope);
+      const built = compileStep(this, s, [...path, i], inherited);
       if (built) out.push(built);
     });
     return out;
   }
 
-  tier(t: TierDoc, i: number, argScope: TemplateScope): TierDef {
+  tier(t: TierDoc, i: number, runbookSsh: SshLevel | null | undefined): TierDef {
     const names = new Set<string>();
     if (t.verify === undefined) {
       this.warnings.push({ path: ['tiers', i], message: `tier "${t.name}" has no verify: it succeeds when its steps do, and is recorded as verified: false` });
     }
-    const steps = this.steps(t.steps, ['tiers', i, 'steps'], names, argScope);
-    const onFailure = this.steps(t.onFailure, ['tiers', i, 'onFailure'], names, argScope);
+    const tierSsh = compileSshLevel(this, t.ssh, ['tiers', i, 'ssh']);
+    // A bad host template is reported once, where it is written; its steps still compile to surface their own errors.
+    const inherited = [runbookSsh ?? null, tierSsh ?? null];
+    const steps = this.steps(t.steps, ['tiers', i, 'steps'], names, inherited);
+    const onFailure = this.steps(t.onFailure, ['tiers', i, 'onFailure'], names, inherited);
     return { name: t.name, steps, onFailure };
   }
 
-  tiers(argScope: TemplateScope): TierDef[] {
+  tiers(): TierDef[] {
+    const runbookSsh = compileSshLevel(this, this.doc.ssh, ['ssh']);
     const seen = new Set<string>();
     return this.doc.tiers.map((t, i) => {
       if (seen.has(t.name)) this.errors.push({ path: ['tiers', i, 'name'], message: `tier name "${t.name}" is used twice` });
       seen.add(t.name);
-      return this.tier(t, i, argScope);
+      return this.tier(t, i, runbookSsh);
     });
   }
 }
@@ -143,7 +130,8 @@ export function buildRunbook(doc: RunbookDoc, file: string, hash: string): Build
   const params = b.paramSpecs();
   const target = b.template(doc.target, b.scope('target (it may use only params)', ['param']), ['target']);
   const pool = doc.pool === undefined ? null : b.template(doc.pool, b.scope('pool (it may use params and target)', ['param', 'target']), ['pool']);
-  const tiers = b.tiers(b.scope('a run argument', ['param', 'target', 'pool', 'run.id', 'run.url']));
+  const tiers = b.tiers();
+  const precheck = doc.safety.precheck === undefined ? null : b.template(doc.safety.precheck.promql, b.scope(PROMQL_WHERE, PROMQL_REFS), ['safety', 'precheck', 'promql']);
   if (b.errors.length > 0 || target === null) return { runbook: null, errors: b.errors, warnings: b.warnings };
   const runbook: Runbook = {
     name: doc.name,
@@ -161,6 +149,10 @@ export function buildRunbook(doc: RunbookDoc, file: string, hash: string): Build
       cooldownMs: ms(doc.safety.cooldown),
       maxAttempts: { count: doc.safety.maxAttempts.count, perMs: ms(doc.safety.maxAttempts.per) },
       maxPendingAgeMs: ms(doc.safety.maxPendingAge),
+      maxConcurrentPerPool: doc.safety.maxConcurrentPerPool,
+      fleetBreaker: { maxTargets: doc.safety.fleetBreaker?.maxTargets ?? 5, perMs: ms(doc.safety.fleetBreaker?.per ?? '10m') },
+      waitForMs: ms(doc.safety.waitFor),
+      precheck,
     },
     tiers,
   };

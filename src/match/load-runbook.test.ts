@@ -17,7 +17,7 @@ const BAD: Array<[string, string[]]> = [
     ['matcher-regex.yaml', ['5:5: invalid regex "crit(ical"']],
     ['pattern-regex.yaml', ['8:14: invalid regex "[a-z"']],
     ['undeclared-param.yaml', ['12:21: names undeclared param "hots" (declared: host)']],
-    ['not-supported.yaml', ['10:9: "http" is not supported yet', '11:5: "verify" is not supported yet']],
+    ['not-supported.yaml', ['7:3: "silence" is not supported yet', '13:5: "verify" is not supported yet', '14:5: "approval" is not supported yet']],
     ['argv0-templated.yaml', ['12:15: the program (run[0]) is never templated']],
     ['unclosed-template.yaml', ['10:21: unclosed "{{"']],
     ['unknown-ref.yaml', ['10:21: "{{ labels.instance }}" is not allowed in a run argument', '10:46: unknown reference "{{ alert.name }}"']],
@@ -29,6 +29,54 @@ const BAD: Array<[string, string[]]> = [
     ['bad-duration.yaml', ['7:13: not a duration', '13:18: must be longer than 0s']],
     ['step-kinds.yaml', ['9:9: a step needs exactly one of run, script, http, promql, wait, capture (found run and script)', '12:9: (found none)']],
     ['names.yaml', ['1:7: name must be kebab-case', '6:3: param names match', '7:17: from must be labels.NAME or annotations.NAME']],
+    ['ssh-placement.yaml', [
+      '11:57: ssh applies to run, script and capture steps; an http step runs in remediator itself',
+      '12:36: ssh applies to run, script and capture steps; a promql step',
+      '13:34: ssh applies to run, script and capture steps; a wait step',
+    ]],
+    ['ssh-schema.yaml', ['8:18: Too small', '10:46: ssh.user is 1-32 of', '11:41: unknown key "hots"', '12:29: capture must be gpu']],
+    ['ssh-host.yaml', [
+      '8:14: "{{ labels.instance }}" is not allowed in an ssh host',
+      '11:18: "{{ pool }}" is used but this runbook has no pool',
+      '13:49: names undeclared param "hots"',
+      '14:47: "{{ run.id }}" is not allowed in an ssh host',
+    ]],
+    ['http-method.yaml', ['11:19: method must be one of GET, HEAD, POST, PUT, PATCH, DELETE', '14:25: method must be one of']],
+    ['http-labels.yaml', [
+      '14:16: "{{ labels.instance }}" is not allowed in an http request',
+      '16:25: "{{ labels.instance }}" is not allowed in an http request',
+      '17:17: "{{ labels.instance }}" is not allowed in an http request',
+    ]],
+    ['http-header-schema.yaml', [
+      '14:18: missing required key "file"',
+      '15:38: unknown key "prefx"',
+      '16:18: expected string or object, got number 5',
+      '17:13: header names are HTTP tokens',
+      '18:31: Too big',
+    ]],
+    ['http-headers.yaml', [
+      '16:36: a header file is an absolute path, never templated',
+      '17:30: a header file is an absolute path, never templated',
+      '18:13: header "Host" is set by the HTTP client',
+      '20:13: header "X-D" is given twice',
+      '21:18: header "X-E" contains a line break or NUL',
+      '22:46: a header prefix is literal text',
+      '23:18: names undeclared param "hots"',
+    ]],
+    ['http-url.yaml', [
+      '11:33: url must start with http:// or https:// (not "ftp:")',
+      '12:33: url must start with http:// or https://',
+      '14:59: a GET request has no body',
+      '15:60: a HEAD request has no body',
+      '16:33: url must start with http:// or https:// (not "localhost:")',
+      '17:47: a GET request has no body',
+      '17:53: names undeclared param "hots"',
+    ]],
+    ['precheck-param.yaml', [
+      '9:23: "{{ params.hots }}" names undeclared param "hots" (declared: host)',
+      '13:28: "{{ run.id }}" is not allowed in PromQL text',
+      '14:28: "{{ pool }}" is used but this runbook has no pool',
+    ]],
     ['duplicate-step.yaml', ['11:17: step name "s" is used twice', '12:11: tier name "only" is used twice', '14:32: "{{ pool }}" is used but this runbook has no pool']],
 ];
 
@@ -68,11 +116,19 @@ describe('loadRunbookFile with the good fixtures', () => {
 
   it('fills the SPEC defaults', async () => {
     const rb = (await loadRunbookFile(fixture('good', 'minimal.yaml'))).runbook;
-    expect(rb?.safety).toEqual({ cooldownMs: 300_000, maxAttempts: { count: 3, perMs: 3_600_000 }, maxPendingAgeMs: 900_000 });
+    expect(rb?.safety).toEqual({
+      cooldownMs: 300_000,
+      maxAttempts: { count: 3, perMs: 3_600_000 },
+      maxPendingAgeMs: 900_000,
+      maxConcurrentPerPool: 1,
+      fleetBreaker: { maxTargets: 5, perMs: 600_000 },
+      waitForMs: 0,
+      precheck: null,
+    });
     expect(rb?.mode).toBe('enforce');
     expect(rb?.cancelOnResolve).toBe(false);
     expect(rb?.pool).toBeNull();
-    expect(rb?.tiers[0]?.steps[0]).toMatchObject({ timeoutMs: 60_000, until: null, continueOnError: false, idempotent: false });
+    expect(rb?.tiers[0]?.steps[0]).toMatchObject({ kind: 'run', ssh: null, timeoutMs: 60_000, until: null, continueOnError: false, idempotent: false });
   });
 
   it('warns, at the tier, that a tier without verify is recorded as unverified', async () => {

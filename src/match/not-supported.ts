@@ -7,21 +7,10 @@ import type { Path, PathIssue } from './runbook-issue.js';
  * `tiers.*.steps.*.` and `tiers.*.onFailure.*.`.
  */
 export const NOT_SUPPORTED_YET: readonly string[] = [
-  'pool',
-  'ssh',
-  'safety.maxConcurrentPerPool',
-  'safety.fleetBreaker',
-  'safety.waitFor',
-  'safety.precheck',
   'safety.silence',
-  'tiers.*.ssh',
   'tiers.*.verify',
   'tiers.*.approval',
   'tiers.*.approvalTimeout',
-  'step.ssh',
-  'step.http',
-  'step.promql',
-  'step.capture',
 ];
 
 function expand(pattern: string): string[][] {

@@ -1,8 +1,9 @@
 /** Renders a runbook for one alert: its target, its pool, and the plan a run carries and the executor runs. */
 
 import type { Alert } from '../core/alert.js';
-import type { Plan, PlannedStep, PlannedTier, Runbook, StepDef } from '../core/runbook.js';
+import type { Plan, PlannedTier, Runbook } from '../core/runbook.js';
 import type { Compiled } from './matcher.js';
+import { renderStep, StepRenderError } from './render-step.js';
 import { renderTemplate, type RenderContext } from './template.js';
 
 /** What a plan is rendered from; `pool` is null when the runbook has none. */
@@ -33,23 +34,6 @@ export function renderPool(runbook: Pick<Runbook, 'pool'>, params: Readonly<Reco
   return r;
 }
 
-class StepError extends Error {}
-
-function renderStep(step: StepDef, ctx: RenderContext): PlannedStep {
-  const common = { name: step.name, kind: step.kind, timeoutMs: step.timeoutMs, until: step.until, continueOnError: step.continueOnError, idempotent: step.idempotent };
-  if (step.kind === 'script') return { ...common, script: step.script ?? '' };
-  if (step.kind === 'wait') return { ...common, waitMs: step.waitMs ?? 0 };
-  const args = step.args ?? [];
-  const argv = new Array<string>(args.length + 1);
-  argv[0] = step.program ?? '';
-  for (let i = 0; i < args.length; i++) {
-    const r = renderTemplate(args[i] as NonNullable<StepDef['args']>[number], ctx);
-    if (!r.ok) throw new StepError(`step "${step.name}" argument ${i + 1}: ${r.message}`);
-    argv[i + 1] = r.value;
-  }
-  return { ...common, argv };
-}
-
 function renderTier(tier: Runbook['tiers'][number], ctx: RenderContext): PlannedTier {
   return { name: tier.name, steps: tier.steps.map((s) => renderStep(s, ctx)), onFailure: tier.onFailure.map((s) => renderStep(s, ctx)) };
 }
@@ -66,16 +50,22 @@ export function planEnv(params: Readonly<Record<string, string>>, input: Omit<Pl
   return env;
 }
 
-/** Renders every tier and step; a reference with no value (an absent optional param) fails the plan, which means `param_invalid`. */
+/** Renders every tier and step and the precheck; a reference with no value (an absent optional param) or a refused host or URL fails the plan, which means `param_invalid`. */
 export function renderPlan(runbook: Runbook, input: PlanInput): PlanResult {
-  const ctx: RenderContext = { params: input.params, target: input.target, pool: input.pool, runId: input.runId, runUrl: input.runUrl };
+  const ctx: RenderContext = { params: input.params, target: input.target, pool: input.pool, runId: input.runId, runUrl: input.runUrl, labels: input.alert.labels };
   let tiers: PlannedTier[];
   try {
     tiers = runbook.tiers.map((t) => renderTier(t, ctx));
   } catch (err) {
-    if (err instanceof StepError) return { ok: false, message: err.message };
+    if (err instanceof StepRenderError) return { ok: false, message: err.message };
     throw err;
   }
-  const plan: Plan = { tiers, env: Object.freeze(planEnv(input.params, input)), cancelOnResolve: runbook.cancelOnResolve };
+  let precheck: string | null = null;
+  if (runbook.safety.precheck !== null) {
+    const r = renderTemplate(runbook.safety.precheck, ctx);
+    if (!r.ok) return { ok: false, message: `precheck: ${r.message}` };
+    precheck = r.value;
+  }
+  const plan: Plan = { tiers, env: Object.freeze(planEnv(input.params, input)), cancelOnResolve: runbook.cancelOnResolve, precheck };
   return { ok: true, plan };
 }

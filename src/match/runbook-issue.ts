@@ -83,6 +83,21 @@ function valueAt(data: unknown, path: Path): unknown {
   return v;
 }
 
+function rootType(branch: readonly z.core.$ZodIssue[]): string | undefined {
+  const miss = branch.find((i) => i.code === 'invalid_type' && i.path.length === 0);
+  return miss?.code === 'invalid_type' ? miss.expected : undefined;
+}
+
+/** A union's value fits one branch by type: report that branch's issues; else say which types would do. */
+function fromUnion(issue: z.core.$ZodIssueInvalidUnion, path: Path, data: unknown): PathIssue[] {
+  const fitting = issue.errors.filter((branch) => rootType(branch) === undefined);
+  const [only] = fitting;
+  if (fitting.length === 1 && only) return fromZodIssues(only.map((i) => ({ ...i, path: [...path, ...i.path] })), data);
+  const types = issue.errors.map(rootType).filter((t) => t !== undefined);
+  const actual = describe(valueAt(data, path));
+  return [{ path, message: types.length > 0 ? `expected ${types.join(' or ')}, got ${actual}` : issue.message.replace(/^Invalid input: /, '') }];
+}
+
 /** Turns zod issues into path issues with messages written for a runbook author. */
 export function fromZodIssues(issues: readonly z.core.$ZodIssue[], data: unknown): PathIssue[] {
   const out: PathIssue[] = [];
@@ -92,6 +107,8 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[], data: unknown
       for (const k of issue.keys) out.push({ path: [...path, k], at: 'key', message: `unknown key "${k}"` });
     } else if (issue.code === 'invalid_key') {
       out.push({ path, at: 'key', message: issue.issues[0]?.message ?? issue.message });
+    } else if (issue.code === 'invalid_union') {
+      out.push(...fromUnion(issue, path, data));
     } else if (issue.code === 'invalid_type') {
       const actual = valueAt(data, path);
       const last = path[path.length - 1];

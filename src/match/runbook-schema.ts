@@ -8,6 +8,8 @@ const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const PARAM_NAME = /^[a-z][a-z0-9_]*$/;
 const PARAM_SOURCE = /^(labels|annotations)\.[a-zA-Z_][a-zA-Z0-9_]*$/;
 const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Every step kind of the format; a step has exactly one. */
 export const STEP_KINDS = ['run', 'script', 'http', 'promql', 'wait', 'capture'] as const;
@@ -31,20 +33,32 @@ const matcher = z.string().superRefine((s, ctx) => {
 const kebab = (what: string) => z.string().regex(KEBAB, { error: `${what} must be kebab-case (a-z, 0-9, single dashes)` });
 const stepName = z.string().regex(STEP_NAME, { error: 'names are 1-64 of A-Z a-z 0-9 _ . - and start with a letter or digit' });
 
-const ssh = z.strictObject({
-  host: z.string().min(1).optional(),
-  port: z.int().min(1).max(65535).optional(),
-  user: z.string().min(1).optional(),
-});
+const ssh = z
+  .strictObject({
+    host: z.string().min(1).optional().meta({ description: 'template (params, target, pool); default "{{ target }}"' }),
+    port: z.int().min(1).max(65535).optional(),
+    user: z.string().regex(SSH_USER, { error: 'ssh.user is 1-32 of A-Z a-z 0-9 _ . - and starts with a letter, digit or _' }).optional(),
+  })
+  .meta({ description: 'run over SSH; unset keys come from the tier, the runbook, then the config' });
 
 const until = z.strictObject({ every: positiveDuration, within: positiveDuration });
 
+/** Methods an http step may use. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+const headerFile = z.strictObject({
+  file: z.string().min(1).meta({ description: 'absolute path; read when the step runs, never stored' }),
+  prefix: z.string().optional().meta({ description: 'put before the file content, e.g. "Bearer "' }),
+});
+
 const http = z.strictObject({
-  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
-  url: z.string().min(1),
-  headers: z.record(z.string(), z.string()).optional(),
+  method: z.enum(HTTP_METHODS, { error: `method must be one of ${HTTP_METHODS.join(', ')}` }).default('GET'),
+  url: z.string().min(1).meta({ description: 'http or https; template (params, target, pool, run.id, run.url)' }),
+  headers: z
+    .record(z.string().regex(HEADER_NAME, { error: "header names are HTTP tokens (A-Z a-z 0-9 and !#$%&'*+.^_`|~-)" }), z.union([z.string(), headerFile]))
+    .default({}),
   body: z.string().optional(),
-  expectStatus: z.array(z.int().min(100).max(599)).min(1).optional(),
+  expectStatus: z.array(z.int().min(100).max(599)).min(1).optional().meta({ description: 'default: any 2xx' }),
 });
 
 const step = z
@@ -55,7 +69,7 @@ const step = z
     http: http.optional(),
     promql: z.string().min(1).optional(),
     wait: duration.optional(),
-    capture: z.enum(['gpu']).optional(),
+    capture: z.enum(['gpu'], { error: 'capture must be gpu (nvidia-smi GPUs and compute processes)' }).optional(),
     ssh: ssh.optional(),
     timeout: positiveDuration.optional().meta({ description: 'per attempt; default 60s' }),
     until: until.optional(),
@@ -141,6 +155,8 @@ export const runbookSchema = z.strictObject({
 export type RunbookDoc = z.output<typeof runbookSchema>;
 export type StepDoc = z.output<typeof step>;
 export type TierDoc = z.output<typeof tier>;
+export type SshDoc = z.output<typeof ssh>;
+export type HttpDoc = z.output<typeof http>;
 
 /** The JSON Schema printed by `remediator schema`. */
 export function runbookJsonSchema(): Record<string, unknown> {

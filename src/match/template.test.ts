@@ -47,7 +47,7 @@ describe('compileTemplate and renderTemplate', () => {
     ['{{ params.Host }}', scope(), /unknown reference/],
     ['{{ params.port }}', scope(), /undeclared param "port" \(declared: host, model\)/],
     ['{{ params.port }}', scope(ALL, []), /\(declared: none\)/],
-    ['{{ labels.instance }}', scope(['param', 'target']), /not allowed in a test \(labels reach commands only through params/],
+    ['{{ labels.instance }}', scope(['param', 'target']), /not allowed in a test; labels reach commands only through params/],
     ['{{ run.id }}', scope(['param']), /"\{\{ run.id \}\}" is not allowed in a test/],
   ])('refuses %j', (source, s, message) => {
     const t = compileTemplate(source, s);

@@ -42,7 +42,7 @@ function readRef(inner: string, scope: TemplateScope): Compiled<TemplateRef> {
     return { ok: false, message: `unknown reference "{{ ${inner} }}" (known: params.NAME, target, pool, run.id, run.url, and labels.NAME in PromQL text)` };
   }
   if (!scope.allowed.has(ref.kind)) {
-    const hint = ref.kind === 'label' ? ' (labels reach commands only through params; labels.NAME is for PromQL text)' : '';
+    const hint = ref.kind === 'label' ? '; labels reach commands only through params (labels.NAME is for PromQL text)' : '';
     return { ok: false, message: `"{{ ${inner} }}" is not allowed in ${scope.where}${hint}` };
   }
   if (ref.kind === 'param' && !scope.params.has(ref.name)) {
@@ -71,9 +71,11 @@ export function compileTemplate(source: string, scope: TemplateScope): Compiled<
   return { ok: true, value: Object.freeze({ source, parts: Object.freeze(parts) }) };
 }
 
-/** Escapes a value for a double-quoted PromQL string. */
+const PROMQL_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Escapes a value for a double-quoted PromQL string; other control characters become \u escapes, which PromQL reads too. */
 function promqlString(value: string): string {
-  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+  return value.replace(/[\\"\p{Cc}]/gu, (c) => PROMQL_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function refValue(ref: TemplateRef, ctx: RenderContext): string | undefined {

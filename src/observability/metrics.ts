@@ -24,6 +24,7 @@ export interface Metrics {
   readonly lastReloadTimestamp: Gauge;
   readonly runbooksLoaded: Gauge;
   readonly webhookDuration: Histogram;
+  readonly escalations: Counter<'reason'>;
 }
 
 /** Creates and registers every metric, with known label values initialised to zero. */
@@ -42,6 +43,7 @@ export function createMetrics(registry: Registry): Metrics {
     lastReloadSuccess: new Gauge({ name: 'remediator_runbook_reload_success', help: '1 if the last runbook (re)load succeeded, else 0.', registers }),
     lastReloadTimestamp: new Gauge({ name: 'remediator_runbook_reload_timestamp_seconds', help: 'When the last runbook (re)load was attempted.', registers }),
     runbooksLoaded: new Gauge({ name: 'remediator_runbooks_loaded', help: 'Runbooks in force.', registers }),
+    escalations: new Counter({ name: 'remediator_escalations_total', help: 'Escalations recorded (guard refusals and runs that failed), by reason.', labelNames: ['reason'], registers }),
     webhookDuration: new Histogram({ name: 'remediator_webhook_duration_seconds', help: 'Time to decide, commit and answer a webhook delivery.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], registers }),
   };
   for (const status of ['firing', 'resolved']) m.alertsReceived.inc({ status }, 0);
@@ -49,5 +51,6 @@ export function createMetrics(registry: Registry): Metrics {
   m.decisions.inc({ decision: 'run', reason: 'none' }, 0);
   for (const outcome of RUN_STATES.filter((s) => !['pending', 'running', 'awaiting_approval'].includes(s))) m.runsEnded.inc({ outcome }, 0);
   for (const result of ['success', 'failure']) m.reloads.inc({ result }, 0);
+  for (const reason of ['param_invalid', 'attempts_exhausted', 'fleet_breaker', 'stale', 'failed', 'interrupted']) m.escalations.inc({ reason }, 0);
   return m;
 }

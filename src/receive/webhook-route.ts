@@ -36,6 +36,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       const out = await decideDelivery(deps, body.alerts);
       for (const a of body.alerts) deps.metrics.alertsReceived.inc({ status: a.status });
       for (const d of out.decisions) deps.metrics.decisions.inc({ decision: d.decision, reason: d.reason ?? 'none' });
+      for (const reason of out.escalations) deps.metrics.escalations.inc({ reason });
       if (out.runs.length > 0) deps.onRunsCreated();
       for (const c of out.cancelNow) deps.abortRun(c.runId, c.reason);
       log.info({ groupKey: body.groupKey, alerts: body.alerts.length, runs: out.runs.length }, 'delivery accepted');

@@ -51,6 +51,7 @@ match:
 params:
   host: { from: labels.instance, pattern: 'host-[0-9]+' }
 target: "{{ params.host }}"
+safety: { fleetBreaker: { maxTargets: 100000, per: 1m } }
 tiers:
   - name: only
     steps:

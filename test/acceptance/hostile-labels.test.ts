@@ -21,7 +21,7 @@ params:
   v: { from: labels.payload, pattern: '[\\s\\S]{0,20000}', allowLeadingDash: ${allowLeadingDash} }
   id: { from: labels.instance, pattern: 'h[0-9]+' }
 target: "{{ params.id }}"
-safety: { cooldown: 0s, maxAttempts: { count: 1000, per: 1h } }
+safety: { cooldown: 0s, maxAttempts: { count: 1000, per: 1h }, fleetBreaker: { maxTargets: 10000, per: 1m } }
 tiers:
   - name: only
     steps:

@@ -48,6 +48,8 @@ export interface RunOptions {
   reason?: GuardReason | null;
   notBefore?: number;
   maxPendingAgeMs?: number;
+  pool?: string | null;
+  maxConcurrentPerPool?: number;
 }
 
 /** A NewRun due now (or at notBefore) on a fresh episode unless the options say otherwise. */
@@ -58,7 +60,7 @@ export function makeRun(now: number, o: RunOptions = {}): NewRun {
     runbookHash: 'sha256:abc',
     faultClass: o.faultClass ?? 'oom',
     target: o.target ?? 'gpu-1',
-    pool: null,
+    pool: o.pool ?? null,
     mode: o.state === 'shadow' ? 'shadow' : 'enforce',
     state: o.state ?? 'pending',
     reason: o.reason ?? (o.state === 'shadow' ? 'shadow' : null),
@@ -67,6 +69,7 @@ export function makeRun(now: number, o: RunOptions = {}): NewRun {
     plan: makePlan(),
     notBefore: o.notBefore ?? now,
     maxPendingAgeMs: o.maxPendingAgeMs ?? 900_000,
+    maxConcurrentPerPool: o.maxConcurrentPerPool ?? 1,
   };
 }
 

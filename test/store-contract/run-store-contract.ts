@@ -3,8 +3,11 @@
 import { afterEach, beforeEach, describe } from '@jest/globals';
 import type { RunStore } from '../../src/history/run-store.js';
 import { describeEpisodeContract } from './episode-contract.js';
+import { describeEscalationContract } from './escalation-contract.js';
 import { describeLeaseContract } from './lease-contract.js';
+import { describeLimitsContract } from './limits-contract.js';
 import { describeReadingContract } from './reading-contract.js';
+import { describeStepRecordContract } from './step-record-contract.js';
 
 /** A fresh, open, empty store and the way to dispose of it. */
 export interface StoreHandle {
@@ -43,5 +46,8 @@ export function describeRunStoreContract(name: string, makeStore: MakeStore): vo
     describeEpisodeContract(ctx);
     describeLeaseContract(ctx);
     describeReadingContract(ctx);
+    describeLimitsContract(ctx);
+    describeEscalationContract(ctx);
+    describeStepRecordContract(ctx);
   });
 }

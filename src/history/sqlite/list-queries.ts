@@ -1,8 +1,9 @@
-/** Keyset-paged listings of runs and decisions, newest first, each filter served by an index. */
+/** Keyset-paged listings of runs, decisions and escalations, newest first, each filter served by an index. */
 
 import { RemediatorError } from '../../core/errors.js';
 import type { Decision, RunSummary } from '../../core/run.js';
-import type { DecisionFilter, Page, PageOf, RunFilter } from '../run-store.js';
+import type { DecisionFilter, Escalation, Page, PageOf, RunFilter } from '../run-store.js';
+import { toEscalation, type EscalationRow } from './escalations.js';
 import { SUMMARY_COLUMNS, toDecision, toRunSummary, type DecisionRow, type SummaryRow } from './rows.js';
 import type { StatementCache } from './statement-cache.js';
 
@@ -118,4 +119,20 @@ export function listDecisions(stmts: StatementCache, filter: DecisionFilter, pag
   const limit = Math.max(1, Math.floor(page.limit));
   const rows = stmts.get(pageSql('*', 'decisions', decisionIndex(filter), where, 'received_at')).all(...where.binds, limit + 1) as DecisionRow[];
   return toPage(rows, limit, (r) => r.received_at, toDecision);
+}
+
+/** Lists escalations newest first (createdAt, then id), by runbook or run, keyset-paged. */
+export function listEscalations(
+  stmts: StatementCache,
+  filter: { readonly runbook?: string; readonly runId?: string },
+  page: Page,
+): PageOf<Escalation> {
+  const where: Where = { clauses: [], binds: [] };
+  addEquals(where, 'run_id', filter.runId);
+  addEquals(where, 'runbook', filter.runbook);
+  addRange(where, 'created_at', undefined, undefined, page.cursor);
+  const index = filter.runId !== undefined ? 'escalations_list_run' : filter.runbook !== undefined ? 'escalations_list_runbook' : 'escalations_list';
+  const limit = Math.max(1, Math.floor(page.limit));
+  const rows = stmts.get(pageSql('*', 'escalations', index, where, 'created_at')).all(...where.binds, limit + 1) as EscalationRow[];
+  return toPage(rows, limit, (r) => r.created_at, toEscalation);
 }

@@ -129,8 +129,49 @@ CREATE TABLE pauses (
 );
 `;
 
+// Issue 3: pool limits, the run-start rate limit, fleet breakers, budget resets, escalations, remote processes.
+const BLAST_RADIUS = `
+-- 1 is the runbook default; rows written before this column existed get it.
+ALTER TABLE runs ADD COLUMN max_concurrent_per_pool INTEGER NOT NULL DEFAULT 1;
+-- Set once a pending run waited at a claim; with not_before > created_at it is what ClaimCandidate.waited says.
+ALTER TABLE runs ADD COLUMN waited INTEGER NOT NULL DEFAULT 0;
+-- The same state list as the pool query, or SQLite will not use the partial index.
+CREATE INDEX runs_pool_active ON runs (pool) WHERE state IN ('running', 'awaiting_approval');
+CREATE INDEX runs_started ON runs (started_at);
+
+-- A step's remote process group, kept apart from its local one (the ssh client) so that neither overwrites the other;
+-- only the local one is ever killed by the sweep.
+ALTER TABLE run_steps ADD COLUMN remote_host TEXT;
+ALTER TABLE run_steps ADD COLUMN remote_pgid INTEGER;
+ALTER TABLE run_steps ADD COLUMN remote_start_ticks INTEGER;
+
+CREATE TABLE runbook_state (
+  runbook TEXT PRIMARY KEY,
+  breaker_opened_at INTEGER,
+  breaker_last_seen_at INTEGER,
+  budget_reset_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX runbook_state_open ON runbook_state (runbook) WHERE breaker_opened_at IS NOT NULL;
+
+CREATE TABLE escalations (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  runbook TEXT NOT NULL,
+  run_id TEXT,
+  reason TEXT NOT NULL,
+  target TEXT,
+  alert_json TEXT NOT NULL
+);
+CREATE INDEX escalations_list ON escalations (created_at, id);
+CREATE INDEX escalations_list_runbook ON escalations (runbook, created_at, id);
+CREATE INDEX escalations_list_run ON escalations (run_id, created_at, id);
+`;
+
 /** Every migration, oldest first; append new ones, never edit applied ones. */
-export const MIGRATIONS: readonly Migration[] = [{ id: 1, name: 'initial', sql: INITIAL }];
+export const MIGRATIONS: readonly Migration[] = [
+  { id: 1, name: 'initial', sql: INITIAL },
+  { id: 2, name: 'blast-radius', sql: BLAST_RADIUS },
+];
 
 /** Applies the migrations not yet recorded in schema_migrations; returns the ids it applied. */
 export function applyMigrations(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {

@@ -62,6 +62,20 @@ export type SummaryRow = Pick<
   | 'ended_at'
 >;
 
+/** What claimCandidates reads of a run; `waited` is already folded with not_before > created_at. */
+export interface CandidateRow {
+  readonly id: string;
+  readonly runbook: string;
+  readonly target: string;
+  readonly created_at: number;
+  readonly max_pending_age_ms: number;
+  readonly waiting_for: string | null;
+  readonly state: string;
+  readonly pool: string | null;
+  readonly max_concurrent_per_pool: number;
+  readonly waited: number;
+}
+
 export interface DecisionRow {
   readonly id: string;
   readonly received_at: number;

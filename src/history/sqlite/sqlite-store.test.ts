@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { describeRunStoreContract } from '../../../test/store-contract/run-store-contract.js';
-import { insertRun, makeAlert } from '../../../test/store-contract/fixtures.js';
+import { insertRun, makeAlert, makeRun } from '../../../test/store-contract/fixtures.js';
 import { applyMigrations, MIGRATIONS } from './migrations.js';
 import { storeError } from './sqlite-errors.js';
 import { SqliteRunStore } from './sqlite-store.js';
@@ -109,6 +109,55 @@ describe('SqliteRunStore', () => {
       expect(db.prepare('SELECT id FROM schema_migrations').pluck().all()).toEqual(MIGRATIONS.map((m) => m.id));
     } finally {
       db.close();
+    }
+  });
+
+  it('upgrades a database made by the first migration alone, keeping its runs and processes', async () => {
+    const file = tempDb();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const now = Date.now();
+    const old = makeRun(now - 60_000, { target: 'gpu-1', pool: 'rack-a' });
+    const db = new Database(file);
+    try {
+      expect(applyMigrations(db, MIGRATIONS.slice(0, 1))).toEqual([1]);
+      db.prepare(
+        `INSERT INTO runs (id, runbook, runbook_hash, fault_class, target, pool, mode, state, alertname, fingerprint, starts_at, alert_json,
+           params_json, plan_json, created_at, not_before, max_pending_age_ms, started_at, executed, lease_owner, lease_expires_at, fence)
+         VALUES (?, 'gpu-oom', 'sha256:abc', 'oom', 'gpu-1', 'rack-a', 'enforce', 'running', 'LLMServerDown', ?, ?, ?, '{}', ?, ?, ?, 900000, ?, 1, 'gone', ?, 1)`,
+      ).run(old.id, old.alert.fingerprint, old.alert.startsAt, JSON.stringify(old.alert), JSON.stringify(old.plan), now - 60_000, now - 60_000, now - 60_000, now - 1);
+      db.prepare(`INSERT INTO run_steps (run_id, tier_index, phase, step_index, state, pgid, start_ticks) VALUES (?, 0, 'steps', 0, 'running', 4242, 7)`).run(old.id);
+    } finally {
+      db.close();
+    }
+    const store = new SqliteRunStore({ path: file });
+    await store.open();
+    try {
+      expect(await store.expiredRuns('new-owner', true)).toEqual([{ runId: old.id, processes: [{ pgid: 4242, startTicks: 7 }] }]);
+      await store.releaseLease(old.id);
+      const facts = await store.transact(async (tx) => ({
+        candidates: await tx.claimCandidates(10),
+        attempts: await tx.attemptsSince('gpu-oom', 'gpu-1', 0),
+        starts: await tx.startsSince(0),
+        breaker: await tx.breaker('gpu-oom'),
+      }));
+      expect(facts).toEqual({
+        candidates: [expect.objectContaining({ runId: old.id, pool: 'rack-a', maxConcurrentPerPool: 1, waited: false, resumed: true })],
+        attempts: 1,
+        starts: 1,
+        breaker: null,
+      });
+      await store.resetRunbook('gpu-oom');
+      expect(await store.transact((tx) => tx.attemptsSince('gpu-oom', 'gpu-1', 0))).toBe(0);
+      await store.recordEscalation({ runbook: 'gpu-oom', runId: old.id, reason: 'interrupted', alert: old.alert, target: 'gpu-1' });
+      expect((await store.listEscalations({ runId: old.id }, { limit: 5, cursor: null })).items).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(file);
+    try {
+      expect(check.prepare('SELECT id FROM schema_migrations ORDER BY id').pluck().all()).toEqual(MIGRATIONS.map((m) => m.id));
+    } finally {
+      check.close();
     }
   });
 

@@ -7,12 +7,15 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { RemediatorError, toError } from '../../core/errors.js';
 import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
 import type {
-  DecisionFilter, ExpiredRun, LeaseCheck, Page, PageOf, ProcessRecord, RunFilter, RunStore, StepKey, StepStart, StoreCapabilities, StoreTx,
+  BreakerState, DecisionFilter, Escalation, ExpiredRun, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunStore, StepKey,
+  StepStart, StoreCapabilities, StoreTx,
 } from '../run-store.js';
 import { AsyncMutex } from './async-mutex.js';
-import { listDecisions, listRuns } from './list-queries.js';
+import { insertEscalation } from './escalations.js';
+import { listDecisions, listEscalations, listRuns } from './list-queries.js';
 import { applyMigrations } from './migrations.js';
 import { readRunDetail } from './run-detail.js';
+import { readOpenBreakers, resetRunbook } from './runbook-state.js';
 import { isLockError, storeError } from './sqlite-errors.js';
 import { CANCEL_PENDING_SQL, isPaused, REQUEST_CANCEL_SQL, runbookScope, SqliteTx } from './sqlite-tx.js';
 import { StatementCache } from './statement-cache.js';
@@ -205,6 +208,22 @@ export class SqliteRunStore implements RunStore {
       const scopes = c.stmts.get(`SELECT scope FROM pauses WHERE scope LIKE 'runbook:%'`).pluck().all() as string[];
       return new Set(scopes.map((s) => s.slice('runbook:'.length)));
     });
+  }
+
+  resetRunbook(name: string): Promise<void> {
+    return this.use('reset a runbook', (c) => resetRunbook(c.stmts, name, this.clock.now()));
+  }
+
+  openBreakers(): Promise<Map<string, BreakerState>> {
+    return this.use('read open breakers', (c) => readOpenBreakers(c.stmts));
+  }
+
+  recordEscalation(escalation: NewEscalation): Promise<void> {
+    return this.use('record an escalation', (c) => insertEscalation(c.stmts, escalation, this.clock.now()));
+  }
+
+  listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>> {
+    return this.use('list escalations', (c) => listEscalations(c.stmts, filter, page));
   }
 
   private setPause(c: Connection, scope: string, paused: boolean): void {

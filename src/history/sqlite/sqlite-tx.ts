@@ -3,8 +3,10 @@
 import { RemediatorError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Decision, GuardReason, RunReason, RunState } from '../../core/run.js';
-import type { ClaimCandidate, EpisodeHolder, NewDecision, NewRun, StoreTx } from '../run-store.js';
-import { toDecision, type DecisionRow } from './rows.js';
+import type { BreakerState, ClaimCandidate, EpisodeHolder, NewDecision, NewEscalation, NewRun, StoreTx } from '../run-store.js';
+import { insertEscalation } from './escalations.js';
+import { toDecision, type CandidateRow, type DecisionRow } from './rows.js';
+import { closeBreaker, countAttempts, openBreaker, readBreaker, touchBreaker } from './runbook-state.js';
 import type { StatementCache } from './statement-cache.js';
 import { storeError } from './sqlite-errors.js';
 
@@ -76,10 +78,7 @@ export class SqliteTx implements StoreTx {
   }
 
   async attemptsSince(runbook: string, target: string, sinceMs: number): Promise<number> {
-    return this.stmts
-      .get('SELECT count(*) FROM runs WHERE runbook = ? AND target = ? AND executed = 1 AND started_at >= ?')
-      .pluck()
-      .get(runbook, target, sinceMs) as number;
+    return countAttempts(this.stmts, runbook, target, sinceMs);
   }
 
   async lastOutcome(runbook: string, target: string): Promise<{ endedAt: number; consecutiveFailures: number } | null> {
@@ -101,15 +100,15 @@ export class SqliteTx implements StoreTx {
       this.stmts
         .get(
           `INSERT INTO runs (id, runbook, runbook_hash, fault_class, target, pool, mode, state, reason, alertname, fingerprint, starts_at,
-             alert_json, params_json, plan_json, created_at, not_before, max_pending_age_ms, ended_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             alert_json, params_json, plan_json, created_at, not_before, max_pending_age_ms, max_concurrent_per_pool, ended_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           run.id, run.runbook, run.runbookHash, run.faultClass, run.target, run.pool, run.mode, run.state, run.reason,
           run.alert.labels['alertname'] ?? '', run.alert.fingerprint, run.alert.startsAt,
           JSON.stringify(run.alert), JSON.stringify(run.params), JSON.stringify(run.plan),
           // A shadow run is final at birth, so it has an end like every other final run.
-          this.nowMs, run.notBefore, run.maxPendingAgeMs, run.state === 'shadow' ? this.nowMs : null,
+          this.nowMs, run.notBefore, run.maxPendingAgeMs, run.maxConcurrentPerPool, run.state === 'shadow' ? this.nowMs : null,
         );
     } catch (err) {
       throw storeError(err, 'insert a run');
@@ -139,17 +138,17 @@ export class SqliteTx implements StoreTx {
   }
 
   async claimCandidates(limit: number): Promise<ClaimCandidate[]> {
+    const columns = `id, runbook, target, created_at, max_pending_age_ms, waiting_for, state, pool, max_concurrent_per_pool,
+      waited OR not_before > created_at AS waited`;
     const rows = this.stmts
       .get(
-        `SELECT id, runbook, target, created_at, max_pending_age_ms, waiting_for, state FROM (
-           SELECT id, runbook, target, created_at, max_pending_age_ms, waiting_for, state FROM runs WHERE state = 'pending' AND not_before <= ?
+        `SELECT * FROM (
+           SELECT ${columns} FROM runs WHERE state = 'pending' AND not_before <= ?
            UNION ALL
-           SELECT id, runbook, target, created_at, max_pending_age_ms, waiting_for, state FROM runs WHERE state = 'running' AND lease_owner IS NULL
+           SELECT ${columns} FROM runs WHERE state = 'running' AND lease_owner IS NULL
          ) ORDER BY created_at, id LIMIT ?`,
       )
-      .all(this.nowMs, Math.max(0, limit)) as Array<{
-      id: string; runbook: string; target: string; created_at: number; max_pending_age_ms: number; waiting_for: string | null; state: string;
-    }>;
+      .all(this.nowMs, Math.max(0, limit)) as CandidateRow[];
     return rows.map((r) => ({
       runId: r.id,
       runbook: r.runbook,
@@ -158,6 +157,9 @@ export class SqliteTx implements StoreTx {
       maxPendingAgeMs: r.max_pending_age_ms,
       resumed: r.state === 'running',
       waitingFor: r.waiting_for as GuardReason | null,
+      pool: r.pool,
+      maxConcurrentPerPool: r.max_concurrent_per_pool,
+      waited: r.waited === 1,
     }));
   }
 
@@ -167,7 +169,7 @@ export class SqliteTx implements StoreTx {
   }
 
   async setWaiting(runId: string, reason: GuardReason): Promise<void> {
-    this.stmts.get(`UPDATE runs SET waiting_for = ? WHERE id = ? AND state = 'pending'`).run(reason, runId);
+    this.stmts.get(`UPDATE runs SET waiting_for = ?, waited = 1 WHERE id = ? AND state = 'pending'`).run(reason, runId);
   }
 
   async skipRun(runId: string, reason: GuardReason): Promise<void> {
@@ -191,5 +193,40 @@ export class SqliteTx implements StoreTx {
     }
     if (fence === undefined) throw new RemediatorError('CONFLICT', `run ${runId} is not pending or released, so it cannot be claimed`);
     return fence;
+  }
+
+  async poolActive(pool: string): Promise<number> {
+    return this.stmts.get(`SELECT count(*) FROM runs WHERE pool = ? AND state IN ${HOLDING}`).pluck().get(pool) as number;
+  }
+
+  async startsSince(sinceMs: number): Promise<number> {
+    return this.stmts.get('SELECT count(*) FROM runs WHERE started_at >= ?').pluck().get(sinceMs) as number;
+  }
+
+  async targetsSince(runbook: string, sinceMs: number): Promise<string[]> {
+    // A reset starts the breaker's window afresh: runs from before it no longer count as targets.
+    const sql = `SELECT DISTINCT target FROM runs WHERE runbook = ? AND created_at >= ? AND state <> 'shadow'
+      AND created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = ?), -1) ORDER BY target`;
+    return this.stmts.get(sql).pluck().all(runbook, sinceMs, runbook) as string[];
+  }
+
+  async breaker(runbook: string): Promise<BreakerState | null> {
+    return readBreaker(this.stmts, runbook);
+  }
+
+  async openBreaker(runbook: string): Promise<void> {
+    openBreaker(this.stmts, runbook, this.nowMs);
+  }
+
+  async touchBreaker(runbook: string): Promise<void> {
+    touchBreaker(this.stmts, runbook, this.nowMs);
+  }
+
+  async closeBreaker(runbook: string): Promise<void> {
+    closeBreaker(this.stmts, runbook);
+  }
+
+  async recordEscalation(escalation: NewEscalation): Promise<void> {
+    insertEscalation(this.stmts, escalation, this.nowMs);
   }
 }

@@ -64,10 +64,14 @@ export class WorkerWrites {
   }
 
   recordProcess(runId: string, fence: number, step: StepKey, process: ProcessRecord): boolean {
+    const host = process.host ?? null;
+    // A remote group has its own columns, so recording it never hides the local ssh client the sweep must kill.
+    const sql = host === null
+      ? `UPDATE run_steps SET pgid = ?, start_ticks = ? WHERE ${STEP_KEY}`
+      : `UPDATE run_steps SET remote_pgid = ?, remote_start_ticks = ?, remote_host = ? WHERE ${STEP_KEY}`;
+    const binds = host === null ? [process.pgid, process.startTicks] : [process.pgid, process.startTicks, host];
     return this.fenced(runId, fence, () => {
-      this.stmts
-        .get(`UPDATE run_steps SET pgid = ?, start_ticks = ? WHERE ${STEP_KEY}`)
-        .run(process.pgid, process.startTicks, runId, step.tierIndex, step.phase, step.stepIndex);
+      this.stmts.get(sql).run(...binds, runId, step.tierIndex, step.phase, step.stepIndex);
     });
   }
 
@@ -77,17 +81,18 @@ export class WorkerWrites {
       this.stmts
         .get(
           `INSERT INTO run_steps (run_id, tier_index, phase, step_index, state, exit_code, signal, timed_out, stopped_by, stdout, stderr,
-             stdout_truncated, stderr_truncated, error_json, attempts, started_at, ended_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             stdout_truncated, stderr_truncated, error_json, evidence_json, host, attempts, started_at, ended_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (run_id, tier_index, phase, step_index) DO UPDATE SET state = excluded.state, exit_code = excluded.exit_code,
              signal = excluded.signal, timed_out = excluded.timed_out, stopped_by = excluded.stopped_by, stdout = excluded.stdout,
              stderr = excluded.stderr, stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated,
-             error_json = excluded.error_json, attempts = excluded.attempts,
+             error_json = excluded.error_json, evidence_json = excluded.evidence_json, host = coalesce(excluded.host, run_steps.host),
+             attempts = excluded.attempts,
              started_at = coalesce(run_steps.started_at, excluded.started_at), ended_at = excluded.ended_at`,
         )
         .run(runId, step.tierIndex, step.phase, step.stepIndex, state, result.exitCode, result.signal, result.timedOut ? 1 : 0,
           result.stoppedBy, result.stdout, result.stderr, result.stdoutTruncated ? 1 : 0, result.stderrTruncated ? 1 : 0,
-          result.error === null ? null : JSON.stringify(result.error), attempts, result.startedAt, result.endedAt);
+          result.error === null ? null : JSON.stringify(result.error), evidenceJson(result.evidence), result.host ?? null, attempts, result.startedAt, result.endedAt);
     });
   }
 
@@ -108,6 +113,7 @@ export class WorkerWrites {
       )
       .pluck()
       .all(this.now(), includeOtherOwners ? 1 : 0, owner) as string[];
+    // Only local groups: a remote one is bounded by `timeout -k` on its host, and its pgid means nothing here.
     const processes = this.stmts.get(`SELECT pgid, start_ticks FROM run_steps WHERE run_id = ? AND state = 'running' AND pgid IS NOT NULL`);
     return runIds.map((runId) => ({
       runId,
@@ -130,4 +136,9 @@ export class WorkerWrites {
       return true;
     })();
   }
+}
+
+/** The JSON of a step's evidence, or null when it has none. */
+function evidenceJson(evidence: unknown): string | null {
+  return evidence === undefined || evidence === null ? null : JSON.stringify(evidence);
 }
