@@ -21,7 +21,7 @@ export interface InProcess {
 export const TOKEN = 'test-token-0123456789';
 
 /** Writes runbooks (file name -> YAML) and a config (extra YAML appended) into a fresh folder and starts the service. */
-export async function startInProcess(runbooks: Record<string, string>, extraConfig = '', dir?: string): Promise<InProcess> {
+export async function startInProcess(runbooks: Record<string, string>, extraConfig = '', dir?: string, env: NodeJS.ProcessEnv = process.env): Promise<InProcess> {
   const root = dir ?? mkdtempSync(path.join(tmpdir(), 'remediator-acc-'));
   mkdirSync(path.join(root, 'runbooks'), { recursive: true });
   for (const [name, text] of Object.entries(runbooks)) writeFileSync(path.join(root, 'runbooks', name), text);
@@ -40,7 +40,7 @@ export async function startInProcess(runbooks: Record<string, string>, extraConf
   writeFileSync(file, text);
   const config = resolveConfig(parseConfigText(text, file), file, root);
   const logger = createLogger({ level: 'silent' });
-  const service = await buildService(config, logger, { defaultMetrics: false, env: process.env });
+  const service = await buildService(config, logger, { defaultMetrics: false, env });
   const server: Server = await new Promise((resolve) => {
     const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
   });
