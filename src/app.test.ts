@@ -54,6 +54,8 @@ async function appWithFailing(methods: (keyof RunStore)[]) {
     isDraining: () => false,
     onRunsCreated: () => undefined,
     abortRun: () => undefined,
+    onApproved: () => undefined,
+    onEndedHere: () => undefined,
   });
 }
 

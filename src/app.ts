@@ -20,6 +20,8 @@ export interface AppDeps {
   readonly isDraining: () => boolean;
   readonly onRunsCreated: () => void;
   readonly abortRun: (runId: string, reason: 'canceled' | 'resolved') => void;
+  readonly onApproved: (runId: string) => void;
+  readonly onEndedHere: (runId: string) => void;
 }
 
 interface BodyParserError {

@@ -11,6 +11,9 @@ import { RemediatorError, toError } from './core/errors.js';
 import { startExecution, type Execution } from './execute/start-execution.js';
 import { createClaimer } from './guard/claimer.js';
 import { createPrometheusClient } from './verify/prometheus-client.js';
+import { createTierVerifier } from './verify/tier-verifier.js';
+import type { VerifyTier } from './execute/run-walk.js';
+import { createOutcomes } from './outcomes.js';
 import type { RunStore } from './history/run-store.js';
 import { SqliteRunStore } from './history/sqlite/sqlite-store.js';
 import type { Logger } from './observability/logger.js';
@@ -27,6 +30,16 @@ export interface Service {
   drain(graceMs: number): Promise<void>;
   /** Drains, then closes the store. */
   stop(graceMs: number): Promise<void>;
+}
+
+/** Names why a verification failed, for the run's reason when no tier is left. */
+function withReasons(verify: VerifyTier): VerifyTier {
+  return async (input) => {
+    const result = await verify(input);
+    if (result.ok) return result;
+    const outcome = (result.record as { outcome?: unknown } | undefined)?.outcome;
+    return { ...result, reason: outcome === 'alert_not_found' ? 'alert_not_found' : 'verify_timed_out' };
+  };
 }
 
 /** The adapter for the configured store URL. */
@@ -61,6 +74,7 @@ export async function buildService(config: Config, logger: Logger, options: Buil
   }
   const prometheus = config.prometheusURL === null ? null : createPrometheusClient({ url: config.prometheusURL });
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const outcomes = createOutcomes({ config, store, catalog, metrics, logger, prometheus });
   const execution = await startExecution({
     config,
     store,
@@ -69,6 +83,8 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     owner,
     env: options.env,
     prometheus,
+    verifyTier: withReasons(createTierVerifier({ prometheus, logger })),
+    hooks: outcomes.hooks,
     claim: createClaimer({
       store,
       prometheus,
@@ -89,7 +105,13 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     isDraining: () => draining,
     onRunsCreated: () => execution.wake(),
     abortRun: (runId, reason) => execution.abortRun(runId, reason),
+    onApproved: (runId) => {
+      execution.wake();
+      void outcomes.approved(runId);
+    },
+    onEndedHere: (runId) => void outcomes.endedOutside(runId),
   });
+  outcomes.start();
   const service: Service = {
     app,
     store,
@@ -101,6 +123,7 @@ export async function buildService(config: Config, logger: Logger, options: Buil
       if (draining) return;
       draining = true;
       await execution.stop(graceMs);
+      await outcomes.stop();
     },
     async stop(graceMs: number) {
       await service.drain(graceMs);

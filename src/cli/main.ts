@@ -1,4 +1,4 @@
-/** The command line: serve, check, schema (explain arrives with verification and reporting). */
+/** The command line: serve, check, explain, schema. */
 
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -7,10 +7,12 @@ import { runbookJsonSchema } from '../match/runbook-schema.js';
 import { loadRunbookFile } from '../match/load-runbook.js';
 import { formatIssue } from '../match/runbook-issue.js';
 import { loadCatalog } from '../match/catalog.js';
+import { EXPLAIN_USAGE, explainCommand } from '../explain/explain-command.js';
 
 const USAGE = `usage:
   remediator serve [--config FILE]          run the service (or set REMEDIATOR_CONFIG)
   remediator check [DIR]                     validate runbooks (default ./runbooks)
+${EXPLAIN_USAGE}
   remediator schema                          print the JSON Schema of runbooks
 `;
 
@@ -66,8 +68,7 @@ export async function main(args: string[]): Promise<number> {
       out(JSON.stringify(runbookJsonSchema(), null, 2));
       return 0;
     case 'explain':
-      err('remediator explain is not supported yet: it arrives with verification and reporting');
-      return 2;
+      return explainCommand(rest, { out, err });
     case undefined:
     case 'help':
     case '--help':

@@ -37,6 +37,8 @@ export interface Config {
   /** Where http steps may go (CIDRs or host globs, checked against the resolved address); empty means nowhere. */
   readonly http: { readonly allowHosts: readonly string[] };
   readonly alertmanagerURL: string | null;
+  /** Where run annotations go; the service-account token read from grafana.tokenFile. */
+  readonly grafana: { readonly url: string; readonly token: string; readonly dashboardUID: string | null } | null;
   readonly metricsAuth: 'none' | 'read';
   readonly executeEnv: readonly string[];
   readonly limits: {
@@ -125,6 +127,12 @@ function checkAllowHosts(key: string, entries: readonly string[] | undefined): v
   if (invalid.length > 0) throw new RemediatorError('CONFIG_INVALID', `${key}: not an IP, CIDR or host name: ${invalid.join(', ')}`);
 }
 
+function resolveGrafana(baseDir: string, g: ParsedConfig['grafana']): Config['grafana'] {
+  if (g === undefined) return null;
+  if (g.tokenFile === undefined) throw new RemediatorError('CONFIG_INVALID', 'grafana.tokenFile: a service-account token file is needed to post annotations');
+  return Object.freeze({ url: g.url.replace(/\/+$/, ''), token: readSecret(baseDir, g.tokenFile, 'grafana.tokenFile'), dashboardUID: g.dashboardUID ?? null });
+}
+
 /** Resolves a parsed config: paths relative to the config file's folder (or cwd), secrets read, durations in ms. */
 export function resolveConfig(parsed: ParsedConfig, file: string | null, cwd: string): Config {
   const baseDir = file ? path.dirname(path.resolve(cwd, file)) : cwd;
@@ -141,7 +149,9 @@ export function resolveConfig(parsed: ParsedConfig, file: string | null, cwd: st
     operate: resolveRole(baseDir, 'operate', parsed.auth.operate),
     allowUnauthenticated: parsed.auth.allowUnauthenticated,
   };
+  const grafana = resolveGrafana(baseDir, parsed.grafana);
   const secrets = [auth.webhook, auth.read, auth.operate].flatMap((r) => [...r.bearerTokens, ...r.basic.map((b) => b.password)]);
+  if (grafana !== null) secrets.push(grafana.token);
   const l = parsed.limits;
   return Object.freeze({
     file,
@@ -160,7 +170,8 @@ export function resolveConfig(parsed: ParsedConfig, file: string | null, cwd: st
       allowHosts: Object.freeze([...(parsed.ssh?.allowHosts ?? [])]),
     }),
     http: Object.freeze({ allowHosts: Object.freeze([...(parsed.http?.allowHosts ?? [])]) }),
-    alertmanagerURL: parsed.alertmanager?.url ?? null,
+    alertmanagerURL: parsed.alertmanager?.url?.replace(/\/+$/, '') ?? null,
+    grafana,
     metricsAuth: parsed.metrics.auth,
     executeEnv: Object.freeze([...parsed.execute.env]),
     limits: Object.freeze({

@@ -51,7 +51,11 @@ export type RunReason =
   | 'interrupted'
   | 'verified'
   | 'unverified'
-  | 'lease_lost';
+  | 'lease_lost'
+  | 'approval_timeout'
+  | 'alert_not_found'
+  | 'verify_timed_out'
+  | 'still_firing';
 
 export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'canceled' | 'interrupted' | 'skipped';
 export type TierState = 'pending' | 'running' | 'succeeded' | 'failed' | 'canceled' | 'interrupted';
@@ -155,6 +159,9 @@ export interface RunDetail extends RunSummary {
   readonly params: Readonly<Record<string, string>>;
   readonly plan: Plan;
   readonly approvedBy: string | null;
+  /** While awaiting approval: when the wait times out; and the tier that waits. */
+  readonly approvalDeadline?: string | null;
+  readonly approvalTier?: number | null;
   readonly approvedAt: string | null;
   readonly tiers: readonly TierRecord[];
   readonly deliveries: number;

@@ -101,7 +101,23 @@ export interface TierOf<S> {
   readonly onFailure: readonly S[];
 }
 
-export type TierDef = TierOf<StepDef>;
+/** How a tier proves it worked (SPEC §4): a PromQL query that must return something, or the alert's ALERTS series gone. */
+export type VerifyDef<T> = (
+  | { readonly kind: 'promql'; readonly query: T }
+  | { readonly kind: 'alertResolved' }
+) & {
+  readonly everyMs: number;
+  readonly withinMs: number;
+  /** How long the success must hold (default 2 × every). */
+  readonly stableForMs: number;
+};
+
+/** A compiled tier. */
+export interface TierDef extends TierOf<StepDef> {
+  readonly verify: VerifyDef<Template> | null;
+  /** Set when the tier has `approval: required`: how long to wait for it (default 30m). */
+  readonly approvalTimeoutMs: number | null;
+}
 
 export interface Safety {
   readonly cooldownMs: number;
@@ -115,6 +131,8 @@ export interface Safety {
   readonly waitForMs: number;
   /** PromQL (with {{ labels.X }}) that must return a non-empty result when the run is claimed. */
   readonly precheck: Template | null;
+  /** Silence the alert in Alertmanager while its run is active (SPEC §7). */
+  readonly silence: boolean;
 }
 
 export type RunMode = 'enforce' | 'shadow';
@@ -148,7 +166,11 @@ export interface PlannedStep extends StepCommon {
   readonly promql?: string;
 }
 
-export type PlannedTier = TierOf<PlannedStep>;
+/** A rendered tier; verify and approval are absent in plans made before they existed. */
+export interface PlannedTier extends TierOf<PlannedStep> {
+  readonly verify?: VerifyDef<string> | null;
+  readonly approvalTimeoutMs?: number | null;
+}
 
 /** The rendered runbook a run carries, so a reload never changes what an active run does. */
 export interface Plan {

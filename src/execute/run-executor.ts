@@ -28,8 +28,12 @@ export interface ExecutorDeps {
   readonly runnerFor?: RunnerFor;
   readonly httpAllowHosts?: readonly string[];
   readonly prometheus?: PrometheusClient | null;
-  /** Told of every run this replica ended (to escalate failures), after the end is recorded. */
+  /** Told of every run this replica ended (to escalate failures, report the outcome), after the end is recorded. */
   readonly onRunEnded?: (run: RunDetail, state: RunState, reason: RunReason | null) => Promise<void>;
+  /** Told when a claimed run starts (or resumes) executing, before its first step. */
+  readonly onRunStarted?: (run: RunDetail) => Promise<void>;
+  readonly onAwaitingApproval?: (run: RunDetail, tierIndex: number) => Promise<void>;
+  readonly stillFiring?: (run: RunDetail) => Promise<boolean | null>;
   /** This replica's lease owner name. */
   readonly owner: string;
   readonly leaseMs: number;
@@ -100,10 +104,14 @@ export async function executeRun(deps: ExecutorDeps, claimed: ClaimedRun): Promi
     logger: runLogger,
     onStepEnd: (kind, outcome, seconds) => deps.metrics?.stepDuration.observe({ kind, outcome }, seconds),
     openTier: null,
+    onAwaitingApproval: deps.onAwaitingApproval,
+    stillFiring: deps.stillFiring,
   };
   deps.metrics?.runsInFlight.inc();
   runLogger.info({ fence: claimed.fence }, 'run executing');
   try {
+    // Reporting never holds a run back: the first step does not wait for Grafana or Alertmanager.
+    void deps.onRunStarted?.(run).catch((err: unknown) => runLogger.error({ err: toError(err) }, 'run start report failed'));
     await settle(deps, walk, await walkTiers(walk));
   } catch (thrown) {
     // A store that cannot answer: leave the run; its lease expires and a reclaim resumes it.

@@ -10,12 +10,16 @@ import type { BoundaryStop, RunControl } from './run-control.js';
 /** How a walk ends: a final state to record, or leaving the run as it is (lease lost, shutdown). */
 export type Ending =
   | { readonly kind: 'end'; readonly state: RunState; readonly reason: RunReason }
-  | { readonly kind: 'leave'; readonly why: 'lost' | 'shutdown' };
+  | { readonly kind: 'leave'; readonly why: 'lost' | 'shutdown' | 'approval' };
 
 /** The result of a tier's verification; `ok: false` fails the tier. */
 export interface TierVerification {
   readonly verified: boolean;
   readonly ok: boolean;
+  /** What the verification saw (query, checks, last result, outcome), kept with the tier. */
+  readonly record?: unknown;
+  /** Why it failed, for the run's reason when no tier is left (verify_timed_out, alert_not_found). */
+  readonly reason?: RunReason;
 }
 
 /** Verifies a tier once its steps succeeded (the seam for PromQL and alertResolved checks). */
@@ -43,6 +47,12 @@ export interface Walk extends StepRunDeps {
   readonly onStepEnd?: (kind: string, state: string, seconds: number) => void;
   /** The tier started and not yet finished, so an ending can close it. */
   openTier: number | null;
+  /** Why the last tier failed, for the run's reason when no tier is left. */
+  lastFailure?: RunReason;
+  /** Told when the run starts waiting for a person (to post RemediationAwaitingApproval). */
+  readonly onAwaitingApproval?: (run: RunDetail, tierIndex: number) => Promise<void>;
+  /** Whether the run's alert still fires (null: cannot tell); checked when an approved tier goes on. */
+  readonly stillFiring?: (run: RunDetail) => Promise<boolean | null>;
 }
 
 /** An ending that ends the run with a state and reason. */

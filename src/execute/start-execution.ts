@@ -2,14 +2,14 @@
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import type { RunDetail, RunReason, RunState } from '../core/run.js';
+import type { RunReason } from '../core/run.js';
 import type { PrometheusClient } from '../verify/prometheus-client.js';
 import { createSshRunners } from './ssh/ssh-runner.js';
 import type { RunStore } from '../history/run-store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CommandRunner } from './command-runner.js';
 import { createLocalRunner } from './local-runner.js';
-import { executeRun, type ClaimedRun } from './run-executor.js';
+import { executeRun, type ClaimedRun, type ExecutorDeps } from './run-executor.js';
 import type { VerifyTier } from './run-walk.js';
 import { createRunRegistry } from './running-runs.js';
 import { createScrubber } from './scrub.js';
@@ -29,6 +29,8 @@ export interface ExecutionOptions {
   readonly runner?: CommandRunner;
   /** For promql steps; null when no Prometheus is configured. */
   readonly prometheus?: PrometheusClient | null;
+  /** What reporting and escalation hear of a run's life. */
+  readonly hooks?: Pick<ExecutorDeps, 'onRunStarted' | 'onRunEnded' | 'onAwaitingApproval' | 'stillFiring'>;
   readonly verifyTier?: VerifyTier;
   /** How often an idle worker looks for due runs unasked (default 1000 ms). */
   readonly pollMs?: number;
@@ -64,11 +66,7 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
     runnerFor: ssh.runnerFor,
     httpAllowHosts: config.http.allowHosts,
     prometheus: options.prometheus ?? null,
-    onRunEnded: async (run: RunDetail, state: RunState) => {
-      if (state !== 'failed' && state !== 'interrupted') return;
-      await store.recordEscalation({ runbook: run.runbook, runId: run.id, reason: state, alert: run.alert, target: run.target });
-      options.metrics.escalations.inc({ reason: state });
-    },
+    ...options.hooks,
     owner: options.owner,
     leaseMs: limits.leaseMs,
     killGraceMs: limits.killGraceMs,

@@ -3,7 +3,7 @@
 import type { PlannedTier } from '../core/runbook.js';
 import { toError } from '../core/errors.js';
 import { walkStep } from './step-walk.js';
-import { endWith, endingOf, type Ending, type Walk } from './run-walk.js';
+import { endWith, endingOf, type Ending, type TierVerification, type Walk } from './run-walk.js';
 
 /** Walks the run from where its records say it stands to an ending. */
 export async function walkTiers(w: Walk): Promise<Ending> {
@@ -14,7 +14,27 @@ export async function walkTiers(w: Walk): Promise<Ending> {
     const verdict = await walkTier(w, t, tier);
     if (verdict !== 'next') return verdict;
   }
-  return endWith('failed', 'steps_failed');
+  return endWith('failed', w.lastFailure ?? 'steps_failed');
+}
+
+/**
+ * A tier with `approval: required` waits for a person before it starts: the run goes to awaiting_approval and the
+ * worker lets go of it. Once approved (the run is claimed again, resumed), the alert must still fire for it to go on.
+ */
+async function approvalGate(w: Walk, t: number, tier: PlannedTier): Promise<Ending | 'go'> {
+  if (tier.approvalTimeoutMs === undefined || tier.approvalTimeoutMs === null) return 'go';
+  if (w.run.approvalTier === t && w.run.approvedAt !== null) {
+    const firing = w.stillFiring === undefined ? null : await w.stillFiring(w.run);
+    if (firing === false) return endWith('canceled', 'resolved');
+    return 'go';
+  }
+  // A cancel or kill switch asked for now must not be parked behind a person's approval.
+  const stop = await w.control.checkpoint();
+  if (stop !== null) return endingOf(stop);
+  if (!(await w.store.awaitApproval(w.runId, w.fence, t, tier.approvalTimeoutMs))) return { kind: 'leave', why: 'lost' };
+  w.logger.info({ tierIndex: t, timeoutMs: tier.approvalTimeoutMs }, 'run awaits approval');
+  await w.onAwaitingApproval?.(w.run, t);
+  return { kind: 'leave', why: 'approval' };
 }
 
 async function walkTier(w: Walk, t: number, tier: PlannedTier): Promise<Ending | 'next'> {
@@ -28,8 +48,11 @@ async function walkTier(w: Walk, t: number, tier: PlannedTier): Promise<Ending |
       return endWith('canceled', 'canceled');
     case 'interrupted':
       return endWith('interrupted', 'interrupted');
-    case 'pending':
+    case 'pending': {
+      const gate = await approvalGate(w, t, tier);
+      if (gate !== 'go') return gate;
       if (!(await w.store.startTier(w.runId, w.fence, t))) return { kind: 'leave', why: 'lost' };
+    }
   }
   w.openTier = t;
   w.logger.info({ tier: tier.name, tierIndex: t }, 'tier started');
@@ -39,7 +62,13 @@ async function walkTier(w: Walk, t: number, tier: PlannedTier): Promise<Ending |
     const stop = await w.control.checkpoint();
     if (stop !== null) return endingOf(stop);
     const verification = await verify(w, t, tier);
+    if (verification.record !== undefined && !(await w.store.recordVerify(w.runId, w.fence, t, verification.record))) {
+      return { kind: 'leave', why: 'lost' };
+    }
     if (verification.ok) return finishTier(w, t, 'succeeded', verification.verified);
+    w.lastFailure = verification.reason ?? 'verify_timed_out';
+  } else {
+    w.lastFailure = 'steps_failed';
   }
   const undo = await walkPhase(w, t, tier, 'onFailure');
   if (typeof undo === 'object') return undo;
@@ -59,7 +88,7 @@ async function walkPhase(w: Walk, t: number, tier: PlannedTier, phase: 'steps' |
   return 'ok';
 }
 
-async function verify(w: Walk, t: number, tier: PlannedTier): Promise<{ verified: boolean; ok: boolean }> {
+async function verify(w: Walk, t: number, tier: PlannedTier): Promise<TierVerification> {
   try {
     return await w.verifyTier({ runId: w.runId, tierIndex: t, tier, run: w.run, signal: w.control.signal });
   } catch (thrown) {

@@ -4,7 +4,7 @@ import type { Alert } from '../core/alert.js';
 import { newId } from '../core/ids.js';
 import type { GuardReason } from '../core/run.js';
 import type { Runbook } from '../core/runbook.js';
-import type { StoreTx } from '../history/run-store.js';
+import type { EpisodeHolder, StoreTx } from '../history/run-store.js';
 import { extractParams } from '../match/params.js';
 import { renderPlan, renderPool, renderTarget } from '../match/plan.js';
 import { cooldownUntil } from './cooldown.js';
@@ -57,11 +57,24 @@ async function enforce(tx: StoreTx, runbook: Runbook, target: string, now: numbe
   return { reason: null, notBefore: waitUntil };
 }
 
+/** States of an ended run whose fix, if the alert still fires past the cooldown, did not hold. */
+const ACTED: readonly string[] = ['succeeded', 'failed', 'interrupted'];
+
+/** The episode still fires more than a cooldown after its run ended: the fix did not hold; a person hears of it once. */
+async function escalateStillFiring(tx: StoreTx, runbook: Runbook, alert: Alert, holder: EpisodeHolder, out: DeliveryOutcome): Promise<void> {
+  if (holder.endedAt === null || !ACTED.includes(holder.state)) return;
+  if (tx.now() - holder.endedAt <= runbook.safety.cooldownMs) return;
+  if (await tx.escalated(holder.runId, 'still_firing')) return;
+  await tx.recordEscalation({ runbook: runbook.name, runId: holder.runId, reason: 'still_firing', alert, target: null });
+  out.escalations.push('still_firing');
+}
+
 /** Decides one firing pair inside the delivery's transaction, appending to `out`. */
 export async function decideFiring(tx: StoreTx, ctx: PlanContext, alert: Alert, runbook: Runbook, out: DeliveryOutcome): Promise<void> {
   const holder = await tx.findEpisode(runbook.name, alert.fingerprint, alert.startsAt);
   if (holder !== null) {
     out.decisions.push(await tx.addDelivery(holder.decisionId));
+    await escalateStillFiring(tx, runbook, alert, holder, out);
     return;
   }
   if (await tx.globalPaused()) return skip(tx, out, alert, runbook, { skip: 'paused', escalate: false }, null);

@@ -98,6 +98,17 @@ export interface NewEscalation {
 export interface Escalation extends NewEscalation {
   readonly id: string;
   readonly createdAt: string;
+  /** When it reached Alertmanager, or null. */
+  readonly postedAt: string | null;
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+/** What reporting learned about a run, merged into its record (SPEC §8 `annotations`, `silenceId`, `escalation`). */
+export interface RunReport {
+  readonly annotations?: unknown;
+  readonly silenceId?: string | null;
+  readonly escalation?: unknown;
 }
 
 /** Reads and writes inside one store transaction; every read sees the writes made before it in the same transaction. */
@@ -144,6 +155,8 @@ export interface StoreTx {
   touchBreaker(runbook: string): Promise<void>;
   closeBreaker(runbook: string): Promise<void>;
   recordEscalation(escalation: NewEscalation): Promise<void>;
+  /** true when an escalation with this reason was recorded for the run (so `still_firing` escalates once). */
+  escalated(runId: string, reason: string): Promise<boolean>;
 }
 
 /** What a lease renewal tells the worker. */
@@ -249,6 +262,22 @@ export interface RunStore {
   /** Marks that the run executed a step (it now counts against maxAttempts), once the first process started. */
   markExecuted(runId: string, fence: number): Promise<boolean>;
 
+  /** Records a tier's verification as it stands (query, checks made, last result, outcome); fenced. */
+  recordVerify(runId: string, fence: number, tierIndex: number, verify: unknown): Promise<boolean>;
+  /**
+   * The run waits for a person at tier `tierIndex`: state awaiting_approval, lease dropped (no worker holds it),
+   * approvalDeadline = now + timeoutMs. It still holds its target. Fenced.
+   */
+  awaitApproval(runId: string, fence: number, tierIndex: number, timeoutMs: number): Promise<boolean>;
+
+  // -- reporting (never fenced: a report may land after the run ended)
+  /** Merges report facts into the run record: Grafana annotation ids, the silence id, what escalation was posted. */
+  setRunReport(runId: string, report: RunReport): Promise<void>;
+  /** Escalations not yet posted (postedAt null), oldest first. */
+  pendingEscalations(limit: number): Promise<Escalation[]>;
+  /** Records an attempt to post an escalation: posted (postedAt = now) or the error, with the attempt count. */
+  markEscalation(id: string, outcome: { readonly posted: boolean; readonly error: string | null }): Promise<void>;
+
   // -- the sweep
   /** Running runs whose lease expired; with includeOtherOwners, also every running run not owned by `owner` (single-process start-up). */
   expiredRuns(owner: string, includeOtherOwners: boolean): Promise<ExpiredRun[]>;
@@ -259,8 +288,15 @@ export interface RunStore {
   getRun(id: string): Promise<RunDetail | null>;
   listRuns(filter: RunFilter, page: Page): Promise<PageOf<RunSummary>>;
   listDecisions(filter: DecisionFilter, page: Page): Promise<PageOf<Decision>>;
-  /** Cancels: pending -> canceled at once; running -> cancel requested. Returns the state after, or null if no such run. */
+  /** Cancels: pending or awaiting_approval -> canceled at once; running -> cancel requested. Returns the state after, or null if no such run. */
   cancelRun(id: string, reason: RunReason): Promise<RunState | null>;
+  /**
+   * A person approves a run awaiting approval: approvedBy/approvedAt recorded, state running with no lease owner, so a
+   * worker claims and resumes it (as `resumed`). Returns the state after, or null if no such run; unchanged when it was not awaiting.
+   */
+  approveRun(id: string, who: string): Promise<RunState | null>;
+  /** Runs awaiting approval past their deadline, each ended failed with reason approval_timeout; returns them. */
+  expireApprovals(): Promise<RunDetail[]>;
   setGlobalPause(paused: boolean): Promise<void>;
   globalPaused(): Promise<boolean>;
   setRunbookPause(name: string, paused: boolean): Promise<void>;

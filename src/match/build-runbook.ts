@@ -1,7 +1,7 @@
 /** Compiles a validated runbook document into the frozen `Runbook` that matching, guards and execution read. */
 
 import { parseDuration } from '../core/duration.js';
-import type { Matcher, ParamSpec, Runbook, StepDef, Template, TierDef } from '../core/runbook.js';
+import type { Matcher, ParamSpec, Runbook, StepDef, Template, TierDef, VerifyDef } from '../core/runbook.js';
 import { compileSshLevel, compileStep, PROMQL_REFS, PROMQL_WHERE, type SshLevel, type StepCompiler } from './build-step.js';
 import { compileAnchoredRegex, parseMatcher } from './matcher.js';
 import type { Path, PathIssue } from './runbook-issue.js';
@@ -21,6 +21,8 @@ function deepFreeze<T>(value: T): T {
   for (const v of Object.values(value)) deepFreeze(v);
   return Object.freeze(value);
 }
+
+const DEFAULT_APPROVAL_TIMEOUT = '30m';
 
 function ms(text: string): number {
   return parseDuration(text) ?? 0;
@@ -109,7 +111,24 @@ class Builder implements StepCompiler {
     const inherited = [runbookSsh ?? null, tierSsh ?? null];
     const steps = this.steps(t.steps, ['tiers', i, 'steps'], names, inherited);
     const onFailure = this.steps(t.onFailure, ['tiers', i, 'onFailure'], names, inherited);
-    return { name: t.name, steps, onFailure };
+    return { name: t.name, steps, onFailure, verify: this.verify(t.verify, i), approvalTimeoutMs: this.approval(t, i) };
+  }
+
+  verify(v: TierDoc['verify'], i: number): VerifyDef<Template> | null {
+    if (v === undefined) return null;
+    const everyMs = ms(v.every);
+    const timing = { everyMs, withinMs: ms(v.within), stableForMs: v.stableFor === undefined ? 2 * everyMs : ms(v.stableFor) };
+    if (v.promql === undefined) return { kind: 'alertResolved', ...timing };
+    const query = this.template(v.promql, this.scope(PROMQL_WHERE, PROMQL_REFS), ['tiers', i, 'verify', 'promql']);
+    return query === null ? null : { kind: 'promql', query, ...timing };
+  }
+
+  approval(t: TierDoc, i: number): number | null {
+    if (t.approval === 'required') return ms(t.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT);
+    if (t.approvalTimeout !== undefined) {
+      this.error(['tiers', i, 'approvalTimeout'], 'approvalTimeout needs approval: required on the same tier', 'key');
+    }
+    return null;
   }
 
   tiers(): TierDef[] {
@@ -153,6 +172,7 @@ export function buildRunbook(doc: RunbookDoc, file: string, hash: string): Build
       fleetBreaker: { maxTargets: doc.safety.fleetBreaker?.maxTargets ?? 5, perMs: ms(doc.safety.fleetBreaker?.per ?? '10m') },
       waitForMs: ms(doc.safety.waitFor),
       precheck,
+      silence: doc.safety.silence,
     },
     tiers,
   };

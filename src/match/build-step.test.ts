@@ -83,6 +83,7 @@ describe('the fleet fixture', () => {
       fleetBreaker: { maxTargets: 3, perMs: 900_000 },
       waitForMs: 120_000,
       precheck: 'up{instance="{{ labels.instance }}", model="{{ params.model }}"} == 0',
+      silence: false,
     });
   });
 

@@ -17,7 +17,26 @@ const BAD: Array<[string, string[]]> = [
     ['matcher-regex.yaml', ['5:5: invalid regex "crit(ical"']],
     ['pattern-regex.yaml', ['8:14: invalid regex "[a-z"']],
     ['undeclared-param.yaml', ['12:21: names undeclared param "hots" (declared: host)']],
-    ['not-supported.yaml', ['7:3: "silence" is not supported yet', '13:5: "verify" is not supported yet', '14:5: "approval" is not supported yet']],
+    ['verify-schema.yaml', [
+      '9:13: verify needs exactly one of promql and alertResolved',
+      '12:13: verify needs exactly one of promql and alertResolved',
+      '15:30: alertResolved can only be true (for no verification, leave verify out)',
+      '18:59: verify.stableFor (1m) must be shorter than within (1m)',
+      '21:35: verify.stableFor (30s, the default 2 × every) must be shorter than within (30s)',
+      '24:46: verify.within must be at least verify.every',
+      '27:39: unknown key "stabelFor"',
+    ]],
+    ['verify-template.yaml', [
+      '11:23: "{{ run.id }}" is not allowed in PromQL text',
+      '15:15: "{{ params.hots }}" names undeclared param "hots" (declared: host)',
+      '18:23: "{{ pool }}" is used but this runbook has no pool',
+      '20:5: approvalTimeout needs approval: required on the same tier',
+    ]],
+    ['approval-schema.yaml', [
+      '7:12: expected boolean, got string "yes"',
+      '10:15: approval must be "required" (leave it out for none)',
+      '14:22: must be longer than 0s',
+    ]],
     ['argv0-templated.yaml', ['12:15: the program (run[0]) is never templated']],
     ['unclosed-template.yaml', ['10:21: unclosed "{{"']],
     ['unknown-ref.yaml', ['10:21: "{{ labels.instance }}" is not allowed in a run argument', '10:46: unknown reference "{{ alert.name }}"']],
@@ -124,7 +143,9 @@ describe('loadRunbookFile with the good fixtures', () => {
       fleetBreaker: { maxTargets: 5, perMs: 600_000 },
       waitForMs: 0,
       precheck: null,
+      silence: false,
     });
+    expect(rb?.tiers[0]).toMatchObject({ verify: null, approvalTimeoutMs: null });
     expect(rb?.mode).toBe('enforce');
     expect(rb?.cancelOnResolve).toBe(false);
     expect(rb?.pool).toBeNull();
@@ -146,6 +167,27 @@ describe('loadRunbookFile with the good fixtures', () => {
     expect(steps[2]).toMatchObject({ kind: 'wait', waitMs: 30_000, timeoutMs: 30_000 });
     expect(steps[3]?.until).toEqual({ everyMs: 10_000, withinMs: 600_000 });
     expect(rb?.tiers[0]?.onFailure.map((s) => s.name)).toEqual(['undo']);
+  });
+
+  it('compiles verify with its defaults, approval with its timeout, and silence', async () => {
+    const rb = (await loadRunbookFile(fixture('good', 'full.yaml'))).runbook;
+    expect(rb?.safety.silence).toBe(true);
+    expect(rb?.tiers.map((t) => t.approvalTimeoutMs)).toEqual([null, 3_600_000, 1_800_000]);
+    expect(rb?.tiers[0]?.verify).toMatchObject({ kind: 'promql', everyMs: 10_000, withinMs: 300_000, stableForMs: 20_000 });
+    expect(rb?.tiers[0]?.verify?.kind === 'promql' && rb.tiers[0].verify.query.parts).toEqual([
+      'vllm:num_requests_waiting{instance="',
+      { kind: 'label', name: 'instance' },
+      '", model_name="',
+      { kind: 'param', name: 'model' },
+      '"} < 50',
+    ]);
+    expect(rb?.tiers[1]?.verify).toEqual({ kind: 'alertResolved', everyMs: 20_000, withinMs: 600_000, stableForMs: 60_000 });
+    expect(rb?.tiers[2]?.verify).toMatchObject({ kind: 'promql', everyMs: 15_000, withinMs: 300_000, stableForMs: 0 });
+  });
+
+  it('does not warn about tiers that verify', async () => {
+    const result = await loadRunbookFile(fixture('good', 'full.yaml'));
+    expect(result.warnings).toEqual([]);
   });
 
   it('reads unquoted matcher values and JSON escapes in quoted ones', async () => {

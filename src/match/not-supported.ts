@@ -6,12 +6,7 @@ import type { Path, PathIssue } from './runbook-issue.js';
  * Paths of refused keys: `*` is any list item, and a leading `step.` stands for both
  * `tiers.*.steps.*.` and `tiers.*.onFailure.*.`.
  */
-export const NOT_SUPPORTED_YET: readonly string[] = [
-  'safety.silence',
-  'tiers.*.verify',
-  'tiers.*.approval',
-  'tiers.*.approvalTimeout',
-];
+export const NOT_SUPPORTED_YET: readonly string[] = [];
 
 function expand(pattern: string): string[][] {
   if (!pattern.startsWith('step.')) return [pattern.split('.')];
@@ -38,9 +33,9 @@ function walk(value: unknown, segs: readonly string[], path: Path, out: PathIssu
   out.push({ path: [...path, seg], at: 'key', message: `"${seg}" is not supported yet` });
 }
 
-/** Finds every key of a parsed runbook document that this release refuses. */
-export function findNotSupported(doc: unknown): PathIssue[] {
+/** Finds every key of a parsed runbook document that this release refuses (`patterns` is for tests). */
+export function findNotSupported(doc: unknown, patterns: readonly string[] = NOT_SUPPORTED_YET): PathIssue[] {
   const out: PathIssue[] = [];
-  for (const pattern of NOT_SUPPORTED_YET) for (const segs of expand(pattern)) walk(doc, segs, [], out);
+  for (const pattern of patterns) for (const segs of expand(pattern)) walk(doc, segs, [], out);
   return out;
 }

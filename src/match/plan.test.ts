@@ -95,3 +95,53 @@ describe('renderPlan', () => {
     expect(JSON.parse(JSON.stringify(r.plan))).toEqual(JSON.parse(JSON.stringify({ ...r.plan, env: { ...r.plan.env } })));
   });
 });
+
+const VERIFYING = `
+name: verify-plan
+faultClass: down
+match: [alertname = "X"]
+params:
+  host: { from: labels.instance, transform: host, pattern: '[a-z0-9.-]+' }
+  extra: { from: labels.extra, pattern: '.+', optional: true }
+target: "{{ params.host }}"
+pool: "pool-{{ params.host }}"
+tiers:
+  - name: one
+    steps: [{ name: s, run: [echo] }]
+    verify: { promql: 'up{instance="{{ labels.instance }}", host="{{ target }}", pool="{{ pool }}"} == 1', every: 5s }
+  - name: two
+    approval: required
+    approvalTimeout: 10m
+    steps: [{ name: s, run: [echo] }]
+    verify: { alertResolved: true, within: 2m, stableFor: 1m }
+  - name: three
+    steps: [{ name: s, run: [echo] }]
+  - name: four
+    steps: [{ name: s, run: [echo] }]
+    verify: { promql: 'up{extra="{{ params.extra }}"}' }
+`;
+
+describe('renderPlan with verify and approval', () => {
+  const rb = (): Runbook => {
+    const r = compileRunbook('verify.yaml', VERIFYING);
+    if (!r.runbook) throw new Error(JSON.stringify(r.errors));
+    return r.runbook;
+  };
+  const hostile = labelSet([['alertname', 'X'], ['instance', 'we"ird\\host\n:1']]);
+
+  it('renders the verify query with labels escaped as PromQL strings, and carries the timings and approval', () => {
+    const r = renderPlan(rb(), { ...input, pool: 'pool-node-1', alert: { ...alert, labels: hostile }, params: { host: 'node-1', extra: 'e' } });
+    if (!r.ok) throw new Error(r.message);
+    expect(r.plan.tiers.map((t) => [t.verify, t.approvalTimeoutMs])).toEqual([
+      [{ kind: 'promql', query: 'up{instance="we\\"ird\\\\host\\n:1", host="node-1", pool="pool-node-1"} == 1', everyMs: 5000, withinMs: 300_000, stableForMs: 10_000 }, null],
+      [{ kind: 'alertResolved', everyMs: 15_000, withinMs: 120_000, stableForMs: 60_000 }, 600_000],
+      [null, null],
+      [{ kind: 'promql', query: 'up{extra="e"}', everyMs: 15_000, withinMs: 300_000, stableForMs: 30_000 }, null],
+    ]);
+  });
+
+  it('fails the plan when the verify query needs a param that is absent', () => {
+    const r = renderPlan(rb(), { ...input, pool: 'pool-node-1', params: { host: 'node-1' } });
+    expect(r).toEqual({ ok: false, message: 'tier "four" verify: "{{ params.extra }}" has no value' });
+  });
+});

@@ -1,7 +1,7 @@
 /** Renders a runbook for one alert: its target, its pool, and the plan a run carries and the executor runs. */
 
 import type { Alert } from '../core/alert.js';
-import type { Plan, PlannedTier, Runbook } from '../core/runbook.js';
+import type { Plan, PlannedTier, Runbook, TierDef, VerifyDef } from '../core/runbook.js';
 import type { Compiled } from './matcher.js';
 import { renderStep, StepRenderError } from './render-step.js';
 import { renderTemplate, type RenderContext } from './template.js';
@@ -34,8 +34,22 @@ export function renderPool(runbook: Pick<Runbook, 'pool'>, params: Readonly<Reco
   return r;
 }
 
-function renderTier(tier: Runbook['tiers'][number], ctx: RenderContext): PlannedTier {
-  return { name: tier.name, steps: tier.steps.map((s) => renderStep(s, ctx)), onFailure: tier.onFailure.map((s) => renderStep(s, ctx)) };
+function renderVerify(tier: TierDef, ctx: RenderContext): VerifyDef<string> | null {
+  const v = tier.verify;
+  if (v === null || v.kind === 'alertResolved') return v;
+  const query = renderTemplate(v.query, ctx);
+  if (!query.ok) throw new StepRenderError(`tier "${tier.name}" verify: ${query.message}`);
+  return { kind: 'promql', query: query.value, everyMs: v.everyMs, withinMs: v.withinMs, stableForMs: v.stableForMs };
+}
+
+function renderTier(tier: TierDef, ctx: RenderContext): PlannedTier {
+  return {
+    name: tier.name,
+    steps: tier.steps.map((s) => renderStep(s, ctx)),
+    onFailure: tier.onFailure.map((s) => renderStep(s, ctx)),
+    verify: renderVerify(tier, ctx),
+    approvalTimeoutMs: tier.approvalTimeoutMs,
+  };
 }
 
 /** The environment every step of the run sees: params as PARAM_<NAME> plus the alert's name and fingerprint and the run's id and URL. */
@@ -50,7 +64,7 @@ export function planEnv(params: Readonly<Record<string, string>>, input: Omit<Pl
   return env;
 }
 
-/** Renders every tier and step and the precheck; a reference with no value (an absent optional param) or a refused host or URL fails the plan, which means `param_invalid`. */
+/** Renders every tier (steps and verify query) and the precheck; a reference with no value (an absent optional param) or a refused host or URL fails the plan, which means `param_invalid`. */
 export function renderPlan(runbook: Runbook, input: PlanInput): PlanResult {
   const ctx: RenderContext = { params: input.params, target: input.target, pool: input.pool, runId: input.runId, runUrl: input.runUrl, labels: input.alert.labels };
   let tiers: PlannedTier[];

@@ -1,7 +1,7 @@
 /** The runbook file format (SPEC §4) as one strict zod schema, and its JSON Schema for editors. */
 
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { compileAnchoredRegex, parseMatcher } from './matcher.js';
 
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -92,15 +92,26 @@ const step = z
 
 const verify = z
   .strictObject({
-    promql: z.string().min(1).optional(),
-    alertResolved: z.literal(true).optional(),
+    promql: z.string().min(1).optional().meta({ description: 'success = a non-empty result; template (params, target, pool, labels)' }),
+    alertResolved: z
+      .literal(true, { error: 'alertResolved can only be true (for no verification, leave verify out)' })
+      .optional()
+      .meta({ description: "the alert's ALERTS series was seen firing, then is gone for stableFor" }),
     every: positiveDuration.default('15s'),
-    within: positiveDuration,
+    within: positiveDuration.default('5m'),
     stableFor: duration.optional().meta({ description: 'default: 2 × every' }),
   })
   .superRefine((v, ctx) => {
     if ((v.promql === undefined) === (v.alertResolved === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'verify needs exactly one of promql and alertResolved' });
+    }
+    const every = parseDuration(v.every) ?? 0;
+    const within = parseDuration(v.within) ?? 0;
+    if (within < every) ctx.addIssue({ code: 'custom', path: ['within'], message: 'verify.within must be at least verify.every' });
+    const stableFor = v.stableFor === undefined ? 2 * every : (parseDuration(v.stableFor) ?? 0);
+    if (within >= every && stableFor >= within) {
+      const which = v.stableFor === undefined ? `${formatDuration(stableFor)}, the default 2 × every` : v.stableFor;
+      ctx.addIssue({ code: 'custom', path: [v.stableFor === undefined ? 'within' : 'stableFor'], message: `verify.stableFor (${which}) must be shorter than within (${v.within}), or the result can never hold long enough` });
     }
   });
 
@@ -109,8 +120,8 @@ const tier = z.strictObject({
   steps: z.array(step).min(1),
   verify: verify.optional(),
   onFailure: z.array(step).default([]),
-  approval: z.literal('required').optional(),
-  approvalTimeout: positiveDuration.optional(),
+  approval: z.literal('required', { error: 'approval must be "required" (leave it out for none)' }).optional(),
+  approvalTimeout: positiveDuration.optional().meta({ description: 'with approval: required; default 30m' }),
   ssh: ssh.optional(),
 });
 

@@ -85,3 +85,27 @@ describe('the shipped fault-class runbooks', () => {
     expect(all.get('gpu-xid')?.runbook.safety.fleetBreaker).toEqual({ maxTargets: 2, perMs: 1_800_000 });
   });
 });
+
+describe('the verification of the shipped runbooks', () => {
+  it('check every tier in Prometheus, with the alert labels escaped into the query', async () => {
+    const all = await plans();
+    const verify = (name: string) => all.get(name)?.plan.tiers.map((t) => t.verify);
+    expect(verify('llm-server-down')).toEqual([
+      { kind: 'promql', query: 'up{job="vllm", instance="gpu-node-7:8000"} == 1', everyMs: 15_000, withinMs: 600_000, stableForMs: 30_000 },
+    ]);
+    expect(verify('gpu-xid')).toEqual([{ kind: 'alertResolved', everyMs: 15_000, withinMs: 600_000, stableForMs: 120_000 }]);
+    expect(verify('gpu-oom')?.[0]).toMatchObject({ kind: 'promql', query: expect.stringContaining('DCGM_FI_DEV_FB_FREE{instance="gpu-node-7:9400", gpu="3"}, 1) < 0.9') });
+    expect(verify('llm-hung-server')?.[0]).toMatchObject({ query: expect.stringContaining('vllm:num_requests_running{instance="gpu-node-7:8000"}) == 0') });
+    expect(verify('llm-queue-backlog')?.[0]).toMatchObject({ query: expect.stringContaining('model_name="llama-3-8b"}) <= 50'), stableForMs: 120_000 });
+    expect(verify('model-version-mismatch')?.[0]).toMatchObject({ query: expect.stringContaining('{model_name="llama-3-8b"})) == 1') });
+    for (const { plan } of all.values()) for (const t of plan.tiers) expect(t.approvalTimeoutMs).toBeNull();
+  });
+
+  it('leave the probe runbook without verify, so that it works on a machine with no Prometheus', async () => {
+    const r = await loadCatalog('runbooks');
+    if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
+    const probe = r.catalog.runbooks.find((rb) => rb.name === 'probe-flag');
+    expect(probe?.mode).toBe('enforce');
+    expect(probe?.tiers.map((t) => t.verify)).toEqual([null]);
+  });
+});

@@ -25,6 +25,7 @@ export interface Metrics {
   readonly runbooksLoaded: Gauge;
   readonly webhookDuration: Histogram;
   readonly escalations: Counter<'reason'>;
+  readonly reportErrors: Counter<'kind'>;
 }
 
 /** Creates and registers every metric, with known label values initialised to zero. */
@@ -44,6 +45,7 @@ export function createMetrics(registry: Registry): Metrics {
     lastReloadTimestamp: new Gauge({ name: 'remediator_runbook_reload_timestamp_seconds', help: 'When the last runbook (re)load was attempted.', registers }),
     runbooksLoaded: new Gauge({ name: 'remediator_runbooks_loaded', help: 'Runbooks in force.', registers }),
     escalations: new Counter({ name: 'remediator_escalations_total', help: 'Escalations recorded (guard refusals and runs that failed), by reason.', labelNames: ['reason'], registers }),
+    reportErrors: new Counter({ name: 'remediator_report_errors_total', help: 'Reporting calls (Grafana, Alertmanager) that failed after their retries, by kind.', labelNames: ['kind'], registers }),
     webhookDuration: new Histogram({ name: 'remediator_webhook_duration_seconds', help: 'Time to decide, commit and answer a webhook delivery.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], registers }),
   };
   for (const status of ['firing', 'resolved']) m.alertsReceived.inc({ status }, 0);
@@ -51,6 +53,9 @@ export function createMetrics(registry: Registry): Metrics {
   m.decisions.inc({ decision: 'run', reason: 'none' }, 0);
   for (const outcome of RUN_STATES.filter((s) => !['pending', 'running', 'awaiting_approval'].includes(s))) m.runsEnded.inc({ outcome }, 0);
   for (const result of ['success', 'failure']) m.reloads.inc({ result }, 0);
-  for (const reason of ['param_invalid', 'attempts_exhausted', 'fleet_breaker', 'stale', 'failed', 'interrupted']) m.escalations.inc({ reason }, 0);
+  for (const kind of ['annotation', 'silence', 'alert', 'escalation', 'store']) m.reportErrors.inc({ kind }, 0);
+  for (const reason of ['param_invalid', 'attempts_exhausted', 'fleet_breaker', 'stale', 'failed', 'interrupted', 'approval_timeout', 'still_firing']) {
+    m.escalations.inc({ reason }, 0);
+  }
   return m;
 }

@@ -155,6 +155,15 @@ describe('runs through the API', () => {
     expect((await finalRun(e, first.runs[0] as string)).state).toBe('canceled');
   });
 
+  it('escalates once as still_firing when an episode keeps being delivered after its run ended and its cooldown passed', async () => {
+    const e = await start({ 'a.yaml': runbook('Holds', '', '      - name: ok\n        run: ["true"]', 'safety: { cooldown: 0s }') });
+    const first = await post(e, [alert('Holds')]);
+    await finalRun(e, first.runs[0] as string);
+    for (let i = 0; i < 3; i++) expect((await post(e, [alert('Holds')])).decisions[0]).toMatchObject({ reason: null, runId: first.runs[0] });
+    const { escalations } = (await e.api('GET', '/api/v1/escalations?runbook=holds')).json as { escalations: { reason: string; runId: string }[] };
+    expect(escalations).toEqual([expect.objectContaining({ reason: 'still_firing', runId: first.runs[0] })]);
+  });
+
   it('refuses a run past the attempt budget', async () => {
     const e = await start({
       'a.yaml': runbook('Budget', '', '      - name: ok\n        run: ["true"]', 'safety: { cooldown: 0s, maxAttempts: { count: 2, per: 1h } }'),

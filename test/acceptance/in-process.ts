@@ -21,13 +21,19 @@ export interface InProcess {
 export const TOKEN = 'test-token-0123456789';
 
 /** Writes runbooks (file name -> YAML) and a config (extra YAML appended) into a fresh folder and starts the service. */
-export async function startInProcess(runbooks: Record<string, string>, extraConfig = '', dir?: string, env: NodeJS.ProcessEnv = process.env): Promise<InProcess> {
+export async function startInProcess(
+  runbooks: Record<string, string>,
+  extraConfig = '',
+  dir?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  port = 0,
+): Promise<InProcess> {
   const root = dir ?? mkdtempSync(path.join(tmpdir(), 'remediator-acc-'));
   mkdirSync(path.join(root, 'runbooks'), { recursive: true });
   for (const [name, text] of Object.entries(runbooks)) writeFileSync(path.join(root, 'runbooks', name), text);
   writeFileSync(path.join(root, 'token'), TOKEN);
   const text = [
-    'listen: 127.0.0.1:1',
+    `listen: 127.0.0.1:${port === 0 ? 1 : port}`,
     'runbooks: ./runbooks',
     'store: { url: "sqlite:./data/remediator.db" }',
     'auth:',
@@ -42,7 +48,7 @@ export async function startInProcess(runbooks: Record<string, string>, extraConf
   const logger = createLogger({ level: 'silent' });
   const service = await buildService(config, logger, { defaultMetrics: false, env });
   const server: Server = await new Promise((resolve) => {
-    const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = service.app.listen(port, '127.0.0.1', () => resolve(s));
   });
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

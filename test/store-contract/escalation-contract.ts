@@ -30,7 +30,7 @@ export function describeEscalationContract(ctx: StoreContext): void {
       await ctx.store.recordEscalation(recorded);
       const [item, ...rest] = (await ctx.store.listEscalations({}, { limit: 10, cursor: null })).items;
       expect(rest).toEqual([]);
-      expect(item).toMatchObject(recorded);
+      expect(item).toMatchObject({ ...recorded, postedAt: null, attempts: 0, lastError: null });
       expect(item?.alert).toEqual(recorded.alert);
       expect(item?.id).toEqual(expect.any(String));
       expect(Date.parse(item?.createdAt ?? '')).toBeGreaterThanOrEqual(before);
@@ -63,6 +63,41 @@ export function describeEscalationContract(ctx: StoreContext): void {
       expect((await listAll(ctx.store, { runbook: 'gpu-oom', runId: 'run-3' }, 2))).toEqual([]);
       const first = await ctx.store.listEscalations({}, { limit: 7, cursor: null });
       expect(first.nextCursor).toBeNull();
+    });
+
+    it('hands out unposted escalations oldest first, whatever their attempts, up to the limit', async () => {
+      for (const reason of ['r0', 'r1', 'r2', 'r3']) await ctx.store.recordEscalation(escalation({ reason }));
+      const [r0, r1] = await ctx.store.pendingEscalations(2);
+      expect([r0?.reason, r1?.reason]).toEqual(['r0', 'r1']);
+      await ctx.store.markEscalation(r0?.id ?? '', { posted: false, error: 'connect ECONNREFUSED' });
+      await ctx.store.markEscalation(r1?.id ?? '', { posted: true, error: null });
+      const pending = await ctx.store.pendingEscalations(10);
+      expect(pending.map((e) => [e.reason, e.attempts, e.lastError])).toEqual([
+        ['r0', 1, 'connect ECONNREFUSED'],
+        ['r2', 0, null],
+        ['r3', 0, null],
+      ]);
+      expect(await ctx.store.pendingEscalations(0)).toEqual([]);
+    });
+
+    it('counts every attempt to post, stamps the one that reached Alertmanager, and keeps the last error', async () => {
+      await ctx.store.recordEscalation(escalation({ reason: 'failed' }));
+      const [pending] = await ctx.store.pendingEscalations(1);
+      const id = pending?.id ?? '';
+      await ctx.store.markEscalation(id, { posted: false, error: 'HTTP 503' });
+      await ctx.store.markEscalation(id, { posted: false, error: 'timeout after 5000ms' });
+      const [failing] = (await ctx.store.listEscalations({}, { limit: 1, cursor: null })).items;
+      expect(failing).toMatchObject({ id, attempts: 2, postedAt: null, lastError: 'timeout after 5000ms' });
+      const before = await ctx.store.now();
+      await ctx.store.markEscalation(id, { posted: true, error: null });
+      const [posted] = (await ctx.store.listEscalations({}, { limit: 1, cursor: null })).items;
+      expect(posted).toMatchObject({ id, attempts: 3, lastError: null });
+      expect(Date.parse(posted?.postedAt ?? '')).toBeGreaterThanOrEqual(before);
+      expect(await ctx.store.pendingEscalations(10)).toEqual([]);
+      await ctx.store.markEscalation(id, { posted: false, error: 'HTTP 500' });
+      const [reposted] = (await ctx.store.listEscalations({}, { limit: 1, cursor: null })).items;
+      expect(reposted).toMatchObject({ attempts: 4, postedAt: posted?.postedAt, lastError: 'HTTP 500' });
+      await expect(ctx.store.markEscalation('no-such-escalation', { posted: true, error: null })).resolves.toBeUndefined();
     });
 
     it('refuses a malformed cursor', async () => {

@@ -2,11 +2,13 @@
 
 import { afterEach, beforeEach, describe } from '@jest/globals';
 import type { RunStore } from '../../src/history/run-store.js';
+import { describeApprovalContract } from './approval-contract.js';
 import { describeEpisodeContract } from './episode-contract.js';
 import { describeEscalationContract } from './escalation-contract.js';
 import { describeLeaseContract } from './lease-contract.js';
 import { describeLimitsContract } from './limits-contract.js';
 import { describeReadingContract } from './reading-contract.js';
+import { describeReportContract } from './report-contract.js';
 import { describeStepRecordContract } from './step-record-contract.js';
 
 /** A fresh, open, empty store and the way to dispose of it. */
@@ -49,5 +51,7 @@ export function describeRunStoreContract(name: string, makeStore: MakeStore): vo
     describeLimitsContract(ctx);
     describeEscalationContract(ctx);
     describeStepRecordContract(ctx);
+    describeApprovalContract(ctx);
+    describeReportContract(ctx);
   });
 }

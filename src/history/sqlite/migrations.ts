@@ -167,10 +167,27 @@ CREATE INDEX escalations_list_runbook ON escalations (runbook, created_at, id);
 CREATE INDEX escalations_list_run ON escalations (run_id, created_at, id);
 `;
 
+// Issue 4: approval waits and the escalation outbox that report/ drains.
+const OUTCOMES = `
+-- While a run awaits approval: when the wait times out, and the tier that waits (kept after approval, so a resumed
+-- worker knows which tier approvedBy/approvedAt approved).
+ALTER TABLE runs ADD COLUMN approval_deadline INTEGER;
+ALTER TABLE runs ADD COLUMN approval_tier INTEGER;
+-- The same state as the expiry query, or SQLite will not use the partial index.
+CREATE INDEX runs_approval_deadline ON runs (approval_deadline) WHERE state = 'awaiting_approval';
+
+-- Escalations recorded before this migration were never posted: they stay pending, as they truly are.
+ALTER TABLE escalations ADD COLUMN posted_at INTEGER;
+ALTER TABLE escalations ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE escalations ADD COLUMN last_error TEXT;
+CREATE INDEX escalations_pending ON escalations (created_at, id) WHERE posted_at IS NULL;
+`;
+
 /** Every migration, oldest first; append new ones, never edit applied ones. */
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'blast-radius', sql: BLAST_RADIUS },
+  { id: 3, name: 'outcomes', sql: OUTCOMES },
 ];
 
 /** Applies the migrations not yet recorded in schema_migrations; returns the ids it applied. */

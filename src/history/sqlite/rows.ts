@@ -36,6 +36,8 @@ export interface RunRow {
   readonly annotations_json: string | null;
   readonly silence_id: string | null;
   readonly escalation_json: string | null;
+  readonly approval_deadline: number | null;
+  readonly approval_tier: number | null;
 }
 
 /** The columns a run summary needs: listing never reads the JSON blobs. */

@@ -58,6 +58,8 @@ export function readRunDetail(stmts: StatementCache, id: string): RunDetail | nu
     plan,
     approvedBy: row.approved_by,
     approvedAt: isoOrNull(row.approved_at),
+    approvalDeadline: isoOrNull(row.approval_deadline),
+    approvalTier: row.approval_tier,
     tiers: mergeTiers(plan, tiers, steps),
     deliveries: deliveries ?? 0,
     notBefore: isoOrNull(row.not_before),

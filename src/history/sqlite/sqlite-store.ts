@@ -7,17 +7,19 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { RemediatorError, toError } from '../../core/errors.js';
 import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
 import type {
-  BreakerState, DecisionFilter, Escalation, ExpiredRun, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunStore, StepKey,
-  StepStart, StoreCapabilities, StoreTx,
+  BreakerState, DecisionFilter, Escalation, ExpiredRun, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunReport, RunStore,
+  StepKey, StepStart, StoreCapabilities, StoreTx,
 } from '../run-store.js';
 import { AsyncMutex } from './async-mutex.js';
-import { insertEscalation } from './escalations.js';
+import { insertEscalation, markEscalation, pendingEscalations } from './escalations.js';
 import { listDecisions, listEscalations, listRuns } from './list-queries.js';
 import { applyMigrations } from './migrations.js';
+import { approveRun, cancelRun, expireApprovals } from './run-control.js';
 import { readRunDetail } from './run-detail.js';
+import { setRunReport } from './run-report.js';
 import { readOpenBreakers, resetRunbook } from './runbook-state.js';
 import { isLockError, storeError } from './sqlite-errors.js';
-import { CANCEL_PENDING_SQL, isPaused, REQUEST_CANCEL_SQL, runbookScope, SqliteTx } from './sqlite-tx.js';
+import { isPaused, runbookScope, SqliteTx } from './sqlite-tx.js';
 import { StatementCache } from './statement-cache.js';
 import { WorkerWrites } from './worker-writes.js';
 
@@ -156,6 +158,26 @@ export class SqliteRunStore implements RunStore {
     return this.use('mark a run executed', (c) => c.writes.markExecuted(runId, fence));
   }
 
+  recordVerify(runId: string, fence: number, tierIndex: number, verify: unknown): Promise<boolean> {
+    return this.use('record a verification', (c) => c.writes.recordVerify(runId, fence, tierIndex, verify));
+  }
+
+  awaitApproval(runId: string, fence: number, tierIndex: number, timeoutMs: number): Promise<boolean> {
+    return this.use('wait for approval', (c) => c.writes.awaitApproval(runId, fence, tierIndex, timeoutMs));
+  }
+
+  setRunReport(runId: string, report: RunReport): Promise<void> {
+    return this.use('record a report', (c) => setRunReport(c.stmts, runId, report));
+  }
+
+  pendingEscalations(limit: number): Promise<Escalation[]> {
+    return this.use('list pending escalations', (c) => pendingEscalations(c.stmts, limit));
+  }
+
+  markEscalation(id: string, outcome: { readonly posted: boolean; readonly error: string | null }): Promise<void> {
+    return this.use('mark an escalation', (c) => markEscalation(c.stmts, id, outcome, this.clock.now()));
+  }
+
   expiredRuns(owner: string, includeOtherOwners: boolean): Promise<ExpiredRun[]> {
     return this.use('list expired runs', (c) => c.writes.expiredRuns(owner, includeOtherOwners));
   }
@@ -177,18 +199,15 @@ export class SqliteRunStore implements RunStore {
   }
 
   cancelRun(id: string, reason: RunReason): Promise<RunState | null> {
-    return this.use('cancel a run', (c) =>
-      c.db.transaction((): RunState | null => {
-        const state = c.stmts.get('SELECT state FROM runs WHERE id = ?').pluck().get(id) as RunState | undefined;
-        if (state === undefined) return null;
-        if (state === 'pending') {
-          c.stmts.get(CANCEL_PENDING_SQL).run(reason, this.clock.now(), id);
-          return 'canceled';
-        }
-        if (state === 'running' || state === 'awaiting_approval') c.stmts.get(REQUEST_CANCEL_SQL).run(reason, id);
-        return state;
-      })(),
-    );
+    return this.use('cancel a run', (c) => cancelRun(c.db, c.stmts, id, reason, this.clock.now()));
+  }
+
+  approveRun(id: string, who: string): Promise<RunState | null> {
+    return this.use('approve a run', (c) => approveRun(c.db, c.stmts, id, who, this.clock.now()));
+  }
+
+  expireApprovals(): Promise<RunDetail[]> {
+    return this.use('expire approval waits', (c) => expireApprovals(c.db, c.stmts, this.clock.now()));
   }
 
   setGlobalPause(paused: boolean): Promise<void> {

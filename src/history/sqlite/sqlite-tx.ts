@@ -229,4 +229,8 @@ export class SqliteTx implements StoreTx {
   async recordEscalation(escalation: NewEscalation): Promise<void> {
     insertEscalation(this.stmts, escalation, this.nowMs);
   }
+
+  async escalated(runId: string, reason: string): Promise<boolean> {
+    return this.stmts.get('SELECT 1 FROM escalations WHERE run_id = ? AND reason = ? LIMIT 1').get(runId, reason) !== undefined;
+  }
 }

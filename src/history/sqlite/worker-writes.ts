@@ -92,7 +92,7 @@ export class WorkerWrites {
         )
         .run(runId, step.tierIndex, step.phase, step.stepIndex, state, result.exitCode, result.signal, result.timedOut ? 1 : 0,
           result.stoppedBy, result.stdout, result.stderr, result.stdoutTruncated ? 1 : 0, result.stderrTruncated ? 1 : 0,
-          result.error === null ? null : JSON.stringify(result.error), evidenceJson(result.evidence), result.host ?? null, attempts, result.startedAt, result.endedAt);
+          result.error === null ? null : JSON.stringify(result.error), optionalJson(result.evidence), result.host ?? null, attempts, result.startedAt, result.endedAt);
     });
   }
 
@@ -103,6 +103,25 @@ export class WorkerWrites {
 
   markExecuted(runId: string, fence: number): boolean {
     return this.stmts.get(`UPDATE runs SET executed = 1 WHERE ${FENCED}`).run(runId, fence).changes > 0;
+  }
+
+  recordVerify(runId: string, fence: number, tierIndex: number, verify: unknown): boolean {
+    return this.fenced(runId, fence, () => {
+      this.stmts
+        .get(
+          `INSERT INTO run_tiers (run_id, tier_index, state, verify_json, started_at) VALUES (?, ?, 'running', ?, ?)
+           ON CONFLICT (run_id, tier_index) DO UPDATE SET verify_json = excluded.verify_json`,
+        )
+        .run(runId, tierIndex, optionalJson(verify), this.now());
+    });
+  }
+
+  awaitApproval(runId: string, fence: number, tierIndex: number, timeoutMs: number): boolean {
+    // The fence is kept: the lease is simply gone, so the waiting worker's writes fail until a claim takes the run again.
+    // A new wait needs a new approval, so an earlier tier's approver is cleared.
+    const sql = `UPDATE runs SET state = 'awaiting_approval', lease_owner = NULL, lease_expires_at = NULL, approval_deadline = ?,
+      approval_tier = ?, approved_by = NULL, approved_at = NULL WHERE ${FENCED} AND state = 'running'`;
+    return this.stmts.get(sql).run(this.now() + timeoutMs, tierIndex, runId, fence).changes > 0;
   }
 
   expiredRuns(owner: string, includeOtherOwners: boolean): ExpiredRun[] {
@@ -138,7 +157,7 @@ export class WorkerWrites {
   }
 }
 
-/** The JSON of a step's evidence, or null when it has none. */
-function evidenceJson(evidence: unknown): string | null {
-  return evidence === undefined || evidence === null ? null : JSON.stringify(evidence);
+/** The JSON of a step's evidence or a tier's verification, or null when there is none. */
+function optionalJson(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
 }
