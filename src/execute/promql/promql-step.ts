@@ -1,5 +1,6 @@
 /** The `promql` step: an instant query that succeeds when it returns a non-empty result. */
 
+import { notRunResult } from '../local-runner.js';
 import type { StepResult, StopCause } from '../../core/run.js';
 import { toError } from '../../core/errors.js';
 import { stopCauseOf } from '../command-runner.js';
@@ -51,18 +52,5 @@ export async function runPromqlStep(query: string, options: PromqlStepOptions): 
 }
 
 function failed(startedAt: number, error: StepResult['error'], stoppedBy: StopCause | null = null): StepResult {
-  return {
-    ok: false,
-    exitCode: null,
-    signal: null,
-    timedOut: stoppedBy === 'timeout',
-    stoppedBy,
-    stdout: '',
-    stderr: '',
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    startedAt,
-    endedAt: Date.now(),
-    error,
-  };
+  return { ...notRunResult(startedAt, error, stoppedBy), timedOut: stoppedBy === 'timeout' };
 }

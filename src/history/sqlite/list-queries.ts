@@ -44,6 +44,8 @@ function runIndex(filter: RunFilter): string {
   if (filter.target !== undefined) return 'runs_list_target';
   if (filter.state === 'pending' || filter.state === 'running' || filter.state === 'awaiting_approval') return 'runs_list_state';
   if (filter.alertname !== undefined) return 'runs_list_alertname';
+  if (filter.runbook !== undefined && filter.state !== undefined) return 'runs_list_runbook_state';
+  if (filter.faultClass !== undefined && filter.state !== undefined) return 'runs_list_fault_class_state';
   if (filter.runbook !== undefined) return 'runs_list_runbook';
   if (filter.faultClass !== undefined) return 'runs_list_fault_class';
   if (filter.state !== undefined) return 'runs_list_state';

@@ -183,11 +183,18 @@ ALTER TABLE escalations ADD COLUMN last_error TEXT;
 CREATE INDEX escalations_pending ON escalations (created_at, id) WHERE posted_at IS NULL;
 `;
 
+// The SRE's common question "failed runs of this runbook (or fault class)": two filters, one index, no row-by-row scan.
+const LIST_COMBINED = `
+CREATE INDEX runs_list_runbook_state ON runs (runbook, state, created_at, id);
+CREATE INDEX runs_list_fault_class_state ON runs (fault_class, state, created_at, id);
+`;
+
 /** Every migration, oldest first; append new ones, never edit applied ones. */
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'blast-radius', sql: BLAST_RADIUS },
   { id: 3, name: 'outcomes', sql: OUTCOMES },
+  { id: 4, name: 'list-combined', sql: LIST_COMBINED },
 ];
 
 /** Applies the migrations not yet recorded in schema_migrations; returns the ids it applied. */
