@@ -10,6 +10,7 @@ import type { RunStore } from './history/run-store.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { webhookRouter } from './receive/webhook-route.js';
+import { webRouter } from './web/web-router.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(webhookRouter({ ...deps, catalog: () => deps.catalog.current(), plan: planContext }));
   app.use(runsRouter(deps));
   app.use(controlRouter(deps));
+  app.use(webRouter(deps));
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new RemediatorError('NOT_FOUND', 'no such route')));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toRemediatorError(err);

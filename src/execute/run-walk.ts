@@ -29,6 +29,8 @@ export type VerifyTier = (input: {
   readonly tier: PlannedTier;
   readonly run: RunDetail;
   readonly signal: AbortSignal;
+  /** When a verification interrupted by a crash started (epoch ms): it resumes with what is left of `within`. */
+  readonly resumeFrom?: number;
 }) => Promise<TierVerification>;
 
 /** Today's verification: none, so a tier whose steps succeed is unverified but not failed. */

@@ -62,6 +62,7 @@ async function walkTier(w: Walk, t: number, tier: PlannedTier): Promise<Ending |
     const stop = await w.control.checkpoint();
     if (stop !== null) return endingOf(stop);
     const verification = await verify(w, t, tier);
+    if (verification === 'lost') return { kind: 'leave', why: 'lost' };
     if (verification.record !== undefined && !(await w.store.recordVerify(w.runId, w.fence, t, verification.record))) {
       return { kind: 'leave', why: 'lost' };
     }
@@ -88,9 +89,21 @@ async function walkPhase(w: Walk, t: number, tier: PlannedTier, phase: 'steps' |
   return 'ok';
 }
 
-async function verify(w: Walk, t: number, tier: PlannedTier): Promise<TierVerification> {
+/** When this tier's verification started before the run was reclaimed, or null; records the start of a new one. */
+async function verificationStart(w: Walk, t: number, tier: PlannedTier): Promise<number | null | 'lost'> {
+  if (tier.verify === undefined || tier.verify === null) return null;
+  const recorded = w.run.tiers[t]?.verify as { outcome?: unknown; startedAt?: unknown } | null | undefined;
+  if (recorded?.outcome === 'running' && typeof recorded.startedAt === 'string') return Date.parse(recorded.startedAt);
+  // Written before polling starts, so a worker that dies mid-verification leaves the start for the reclaim to resume from.
+  const started = { kind: tier.verify.kind, outcome: 'running', startedAt: new Date().toISOString() };
+  return (await w.store.recordVerify(w.runId, w.fence, t, started)) ? null : 'lost';
+}
+
+async function verify(w: Walk, t: number, tier: PlannedTier): Promise<TierVerification | 'lost'> {
+  const resumeFrom = await verificationStart(w, t, tier);
+  if (resumeFrom === 'lost') return 'lost';
   try {
-    return await w.verifyTier({ runId: w.runId, tierIndex: t, tier, run: w.run, signal: w.control.signal });
+    return await w.verifyTier({ runId: w.runId, tierIndex: t, tier, run: w.run, signal: w.control.signal, resumeFrom: resumeFrom ?? undefined });
   } catch (thrown) {
     // A verification that cannot answer is never taken as success.
     w.logger.error({ err: toError(thrown), tierIndex: t }, 'tier verification failed to run');

@@ -39,7 +39,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
       for (const reason of out.escalations) deps.metrics.escalations.inc({ reason });
       if (out.runs.length > 0) deps.onRunsCreated();
       for (const c of out.cancelNow) deps.abortRun(c.runId, c.reason);
-      log.info({ groupKey: body.groupKey, alerts: body.alerts.length, runs: out.runs.length }, 'delivery accepted');
+      // Debug, not info: Alertmanager re-sends every group each repeat_interval; the decisions themselves are in the store.
+      log.debug({ groupKey: body.groupKey, alerts: body.alerts.length, runs: out.runs.length }, 'delivery accepted');
       deps.metrics.webhookDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       res.status(200).json({ runs: out.runs, decisions: out.decisions });
     },

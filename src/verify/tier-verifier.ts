@@ -69,12 +69,12 @@ function alertResolvedJudge(labels: LabelSet, seenBefore: number | null): Judge 
 /** Builds the executor's VerifyTier: no verify → unverified but ok; otherwise polls until verified or `within` passed. */
 export function createTierVerifier(deps: TierVerifierDeps): VerifyTier {
   const clock = deps.clock ?? systemClock;
-  return async ({ runId, tierIndex, tier, run, signal }): Promise<TierVerification> => {
+  return async ({ runId, tierIndex, tier, run, signal, resumeFrom }): Promise<TierVerification> => {
     const v = tier.verify;
     if (v === undefined || v === null) return { verified: false, ok: true };
     const judge = v.kind === 'promql' ? promqlJudge(v.query) : alertResolvedJudge(run.alert.labels, seenFiringInRun(run, tierIndex));
     const logger = deps.logger.child({ runId, tierIndex, tier: tier.name, verify: v.kind });
-    const record = deps.prometheus === null ? notConfigured(v, judge, clock.now()) : await poll({ client: deps.prometheus, v, judge, signal, clock, logger });
+    const record = deps.prometheus === null ? notConfigured(v, judge, clock.now()) : await poll({ client: deps.prometheus, v, judge, signal, clock, logger, resumeFrom });
     logger.info({ outcome: record.outcome, checks: record.checks, errors: record.errors, error: record.error }, 'tier verification ended');
     const verified = record.outcome === 'verified';
     return { verified, ok: verified, record };
@@ -113,6 +113,8 @@ interface Poll {
   readonly signal: AbortSignal;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** A resumed verification keeps its original start, so `within` is not granted twice. */
+  readonly resumeFrom?: number;
 }
 
 type Check = { readonly ok: true; readonly result: QueryResult } | { readonly ok: false; readonly message: string };
@@ -128,7 +130,7 @@ async function check(p: Poll): Promise<Check> {
 
 /** Polls every `everyMs` from the start until `withinMs` after it; success must hold on every check for `stableForMs`. */
 async function poll(p: Poll): Promise<VerifyRecord> {
-  const startedAt = p.clock.now();
+  const startedAt = p.resumeFrom ?? p.clock.now();
   const deadline = startedAt + p.v.withinMs;
   let checks = 0;
   let errors = 0;

@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { VerifyTier } from '../../src/execute/run-walk.js';
 import { executeRun } from '../../src/execute/run-executor.js';
 import type { SqliteRunStore } from '../../src/history/sqlite/sqlite-store.js';
 import { waitFor } from '../support/wait-for.js';
@@ -119,6 +120,43 @@ describe('executeRun', () => {
     const run = await store.getRun(first.runId);
     expect(run).toMatchObject({ state: 'succeeded', reason: 'unverified' });
     expect(stepStates(run)).toEqual([['succeeded', 'steps:cool-down=succeeded', 'steps:after=succeeded']]);
+  });
+
+  it('resumes a reclaimed verification from when it started, not from zero', async () => {
+    const { store } = await fresh();
+    const verify = { kind: 'promql' as const, query: 'up == 1', everyMs: 1000, withinMs: 60_000, stableForMs: 2000 };
+    const first = await insertAndClaim(store, [{ name: 't', steps: [cmd('ok', ['true'])], onFailure: [], verify }]);
+    const seen: (number | undefined)[] = [];
+    const verifyTier: VerifyTier = async (input) => {
+      seen.push(input.resumeFrom);
+      return { verified: true, ok: true, record: { outcome: 'verified' } };
+    };
+    // The first worker ran the step and began verifying, then died: its records are all a reclaim has.
+    await store.startTier(first.runId, first.fence, 0);
+    await store.startStep(first.runId, first.fence, { tierIndex: 0, phase: 'steps', stepIndex: 0, name: 'ok', kind: 'run', argv: ['true'], host: null });
+    const result = { ok: true, exitCode: 0, signal: null, timedOut: false, stoppedBy: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, startedAt: 1, endedAt: 2, error: null };
+    await store.finishStep(first.runId, first.fence, { tierIndex: 0, phase: 'steps', stepIndex: 0 }, 'succeeded', result, 1);
+    const startedAt = '2026-01-01T00:00:00.000Z';
+    await store.recordVerify(first.runId, first.fence, 0, { kind: 'promql', outcome: 'running', startedAt });
+    await store.releaseLease(first.runId);
+    const fence = await store.transact((tx) => tx.claim(first.runId, OWNER, 30_000));
+    await executeRun(executorDeps(store, { verifyTier }), { runId: first.runId, fence });
+    expect(seen).toEqual([Date.parse(startedAt)]);
+    expect(await store.getRun(first.runId)).toMatchObject({ state: 'succeeded', reason: 'verified' });
+  });
+
+  it('records when a verification starts, so a reclaim can resume it', async () => {
+    const { store } = await fresh();
+    const verify = { kind: 'alertResolved' as const, everyMs: 1000, withinMs: 60_000, stableForMs: 2000 };
+    const claimed = await insertAndClaim(store, [{ name: 't', steps: [cmd('ok', ['true'])], onFailure: [], verify }]);
+    const during: unknown[] = [];
+    const verifyTier: VerifyTier = async (input) => {
+      during.push((await store.getRun(input.runId))?.tiers[0]?.verify);
+      return { verified: false, ok: false, record: { outcome: 'timed_out' }, reason: 'verify_timed_out' };
+    };
+    await executeRun(executorDeps(store, { verifyTier }), claimed);
+    expect(during).toEqual([expect.objectContaining({ kind: 'alertResolved', outcome: 'running', startedAt: expect.any(String) })]);
+    expect(await store.getRun(claimed.runId)).toMatchObject({ state: 'failed', reason: 'verify_timed_out' });
   });
 
   it.each([
