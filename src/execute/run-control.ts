@@ -69,16 +69,29 @@ export function startRunControl(o: RunControlOptions): RunControl {
     const reason = check.cancelRequested;
     if (reason !== null) interrupt({ kind: 'cancel', reason }, reason === 'resolved' ? 'resolved' : 'canceled');
   };
+  let renewedAt = 0;
   const renew = async (): Promise<LeaseCheck> => {
     const check = await o.store.renewLease(o.runId, o.owner, o.fence, o.leaseMs);
+    if (check.held) renewedAt = Date.now();
     apply(check);
     return check;
+  };
+  // The lease is written every third of it; the polls between (for cancels) only read, so many runs cost few writes.
+  const poll = async (): Promise<void> => {
+    if (Date.now() - renewedAt >= o.leaseMs / 3) {
+      await renew();
+      return;
+    }
+    const check = await o.store.checkLease(o.runId, o.owner, o.fence);
+    if (!check.held) return lose();
+    const reason = check.cancelRequested;
+    if (reason !== null) interrupt({ kind: 'cancel', reason }, reason === 'resolved' ? 'resolved' : 'canceled');
   };
   const tick = async (): Promise<void> => {
     if (ticking) return;
     ticking = true;
     try {
-      await renew();
+      await poll();
     } catch (thrown) {
       o.logger.warn({ err: toError(thrown) }, 'lease renewal failed');
       // Past the lease another worker may take the run: stop before two run it.

@@ -251,6 +251,8 @@ export interface RunStore {
 
   // -- the worker's side, each a single fenced write that returns false when the lease is no longer held
   renewLease(runId: string, owner: string, fence: number, leaseMs: number): Promise<LeaseCheck>;
+  /** What renewLease answers, read without writing (held = still this owner's, at this fence, and not expired): for frequent cancel polls. */
+  checkLease(runId: string, owner: string, fence: number): Promise<LeaseCheck>;
   startTier(runId: string, fence: number, tierIndex: number): Promise<boolean>;
   finishTier(runId: string, fence: number, tierIndex: number, state: TierState, verified: boolean): Promise<boolean>;
   startStep(runId: string, fence: number, step: StepStart): Promise<boolean>;

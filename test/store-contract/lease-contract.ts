@@ -92,6 +92,21 @@ export function describeLeaseContract(ctx: StoreContext): void {
       expect((await ctx.store.getRun(run.id))?.state).toBe('running');
     });
 
+    it('answers a lease check without writing: held for its owner and fence until it expires, and any cancel asked', async () => {
+      const run = await insertRun(ctx.store);
+      const fence = await claim(ctx.store, run.id, 'w1', 300);
+      expect(await ctx.store.checkLease(run.id, 'w1', fence)).toEqual({ held: true, cancelRequested: null, globalPaused: false });
+      expect((await ctx.store.checkLease(run.id, 'w2', fence)).held).toBe(false);
+      expect((await ctx.store.checkLease(run.id, 'w1', fence + 1)).held).toBe(false);
+      await ctx.store.cancelRun(run.id, 'canceled');
+      expect(await ctx.store.checkLease(run.id, 'w1', fence)).toMatchObject({ held: true, cancelRequested: 'canceled' });
+      await sleep(350);
+      // Only a renewal moves the lease on; a check never does.
+      expect((await ctx.store.checkLease(run.id, 'w1', fence)).held).toBe(false);
+      expect((await ctx.store.renewLease(run.id, 'w1', fence, 1000)).held).toBe(true);
+      expect((await ctx.store.checkLease(run.id, 'w1', fence)).held).toBe(true);
+    });
+
     it('refuses the writes of a worker whose run has ended', async () => {
       const run = await insertRun(ctx.store);
       const fence = await claim(ctx.store, run.id);

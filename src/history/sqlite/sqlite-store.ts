@@ -130,6 +130,10 @@ export class SqliteRunStore implements RunStore {
     return this.use('renew a lease', (c) => c.writes.renewLease(runId, owner, fence, leaseMs));
   }
 
+  checkLease(runId: string, owner: string, fence: number): Promise<LeaseCheck> {
+    return this.use('check a lease', (c) => c.writes.checkLease(runId, owner, fence));
+  }
+
   startTier(runId: string, fence: number, tierIndex: number): Promise<boolean> {
     return this.use('start a tier', (c) => c.writes.startTier(runId, fence, tierIndex));
   }

@@ -26,6 +26,16 @@ export class WorkerWrites {
     return { held, cancelRequested: (cancel ?? null) as RunReason | null, globalPaused: isPaused(this.stmts, '*') };
   }
 
+  checkLease(runId: string, owner: string, fence: number): LeaseCheck {
+    const row = this.stmts
+      .get(
+        `SELECT (fence = ? AND lease_owner = ? AND lease_expires_at > ? AND state IN ('running', 'awaiting_approval')) AS held, cancel_requested
+         FROM runs WHERE id = ?`,
+      )
+      .get(fence, owner, this.now(), runId) as { held: number; cancel_requested: string | null } | undefined;
+    return { held: row?.held === 1, cancelRequested: (row?.cancel_requested ?? null) as RunReason | null, globalPaused: isPaused(this.stmts, '*') };
+  }
+
   startTier(runId: string, fence: number, tierIndex: number): boolean {
     return this.fenced(runId, fence, () => {
       this.stmts
