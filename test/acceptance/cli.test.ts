@@ -1,26 +1,13 @@
 /** The command line as users run it: `remediator check` and `remediator schema` from the built bin. */
 
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { runCli, type CliResult } from '../support/cli.js';
 import { REPO_ROOT } from '../support/service.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'remediator.js'), ...args], { cwd: REPO_ROOT }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]): Promise<CliResult> => runCli([...args]);
 
 const GOOD = `name: good
 faultClass: test

@@ -1,26 +1,13 @@
 /** `remediator explain` as users run it, from the built bin, on the Alertmanager 0.25 fixtures: it explains and runs nothing. */
 
-import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { runCli, type CliResult } from '../support/cli.js';
 import { REPO_ROOT } from '../support/service.js';
 import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'remediator.js'), 'explain', ...args], { cwd: REPO_ROOT }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]): Promise<CliResult> => runCli(['explain', ...args]);
 
 const FIRING = path.join(REPO_ROOT, 'test', 'fixtures', 'alertmanager', 'alertmanager-0.25-firing.json');
 const RESOLVED = path.join(REPO_ROOT, 'test', 'fixtures', 'alertmanager', 'alertmanager-0.25-resolved.json');

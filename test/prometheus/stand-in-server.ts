@@ -1,6 +1,6 @@
 /** A loopback HTTP server that answers in ways Prometheus does not: hangs, HTML, bare 502s, odd JSON. */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../support/loopback-server.js';
 
 /** A running stand-in. */
 export interface StandIn {
@@ -22,18 +22,10 @@ export async function startStandIn(respond: (body: string, res: http.ServerRespo
       respond(body, res);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

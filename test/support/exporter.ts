@@ -1,6 +1,6 @@
 /** A tiny metrics endpoint that a real Prometheus scrapes: the test sets the gauges it exposes. */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback-server.js';
 
 /** A running exporter. */
 export interface ExporterHandle {
@@ -33,11 +33,7 @@ export async function startExporter(): Promise<ExporterHandle> {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
     res.end(render([...series.values()]));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     hostPort: `127.0.0.1:${port}`,
@@ -49,11 +45,7 @@ export async function startExporter(): Promise<ExporterHandle> {
       series.delete(`${name}${labelText(name, labels)}`);
     },
     scrapes: () => scrapes,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

@@ -1,6 +1,6 @@
 /** A recording HTTP receiver that stands in for "whoever Alertmanager posts to" in harness tests. */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback-server.js';
 
 /** One request the receiver got. */
 export interface ReceivedRequest {
@@ -35,18 +35,10 @@ export async function startWebhookReceiver(status: () => number = () => 200): Pr
       res.writeHead(status(), { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
