@@ -13,6 +13,7 @@ import type { RunStore } from './history/run-store.js';
 import { SqliteRunStore } from './history/sqlite/sqlite-store.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { createDelivery } from './pipeline.js';
 
 const RUNBOOKS = fileURLToPath(new URL('../test/fixtures/runbooks/good', import.meta.url));
 const body = {
@@ -52,7 +53,12 @@ async function appWithFailing(methods: (keyof RunStore)[]) {
     metrics,
     logger: createLogger({ level: 'silent' }),
     isDraining: () => false,
-    onRunsCreated: () => undefined,
+    deliver: createDelivery({
+      match: (alert) => catalog.current().match(alert),
+      commit: (guard) => failing.transact(guard),
+      plan: { publicURL: config.publicURL },
+      afterCommit: () => undefined,
+    }),
     abortRun: () => undefined,
     onApproved: () => undefined,
     onEndedHere: () => undefined,

@@ -3,12 +3,17 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { CatalogHolder } from './catalog-holder.js';
 import type { Config } from './config/config.js';
+import type { Alert } from './core/alert.js';
+import type { DeliveryOutcome } from './guard/guard-types.js';
 import { controlRouter } from './control-routes.js';
 import { RemediatorError, toError } from './core/errors.js';
 import { runsRouter } from './history/runs-routes.js';
 import type { RunStore } from './history/run-store.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
+import { crossSiteGuard } from './receive/cross-site-guard.js';
+import { hostGuard, hostPolicy, type HostPolicy } from './receive/host-guard.js';
+import { createRefusalLog, type RefusalLog } from './receive/refusal-log.js';
 import { webhookRouter } from './receive/webhook-route.js';
 import { webRouter } from './web/web-router.js';
 
@@ -19,10 +24,15 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly isDraining: () => boolean;
-  readonly onRunsCreated: () => void;
+  /** The delivery path (pipeline.ts): match → guard → commit → after commit. */
+  readonly deliver: (alerts: readonly Alert[]) => Promise<DeliveryOutcome>;
   readonly abortRun: (runId: string, reason: 'canceled' | 'resolved') => void;
   readonly onApproved: (runId: string) => void;
   readonly onEndedHere: (runId: string) => void;
+  /** Counts refusals and rate-limits their warnings; by default one on deps.logger and deps.metrics. */
+  readonly refusals?: RefusalLog;
+  /** The Host names served; by default the config's (SPEC §3). */
+  readonly hosts?: HostPolicy;
 }
 
 interface BodyParserError {
@@ -49,17 +59,22 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  const planContext = { publicURL: deps.config.publicURL };
-  app.use(webhookRouter({ ...deps, catalog: () => deps.catalog.current(), plan: planContext }));
+  const refusals = deps.refusals ?? createRefusalLog(deps.logger, deps.metrics);
+  // Before every route, so no handler (and no credential check) sees a rebound or cross-site request.
+  app.use(hostGuard(deps.hosts ?? hostPolicy(deps.config)));
+  app.use(crossSiteGuard(deps.config.publicURL));
+  app.use(webhookRouter(deps));
   app.use(runsRouter(deps));
   app.use(controlRouter(deps));
-  app.use(webRouter(deps));
+  app.use(webRouter({ ...deps, refusals }));
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new RemediatorError('NOT_FOUND', 'no such route')));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toRemediatorError(err);
     if (req.path === '/api/v1/alerts') deps.metrics.deliveries.inc({ code: String(e.httpStatus) });
     if (e.httpStatus >= 500) deps.logger.error({ err: toError(e.cause ?? e), path: req.path, code: e.code }, 'request failed');
-    else deps.logger.warn({ path: req.path, code: e.code, msg2: e.message }, 'request refused');
+    else refusals.refused(e.code, { path: req.path, method: req.method, reason: e.message }, 'request refused');
+    // A refused oversized body is not read: the connection cannot carry another request after it.
+    if (e.code === 'BODY_TOO_LARGE') res.setHeader('Connection', 'close');
     res.status(e.httpStatus).json(e.toBody());
   });
   return app;

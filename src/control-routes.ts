@@ -8,6 +8,7 @@ import { isoOrNull } from './core/clock.js';
 import type { BreakerState, RunStore } from './history/run-store.js';
 import type { Metrics } from './observability/metrics.js';
 import { requireRole } from './receive/auth.js';
+import { jsonBody } from './receive/json-body.js';
 
 export interface ControlDeps {
   readonly config: Config;
@@ -25,7 +26,8 @@ function breakerView(state: BreakerState | undefined): { open: boolean; openedAt
 export function controlRouter(deps: ControlDeps): Router {
   const router = Router();
   const read = requireRole(deps.config.auth, 'read');
-  const operate = requireRole(deps.config.auth, 'operate');
+  // Every control POST is JSON (an empty body is fine): a browser cannot send that cross-site without a preflight we never answer.
+  const operate = [requireRole(deps.config.auth, 'operate'), ...jsonBody({ limit: 4096, parse: true })];
 
   const knownRunbook = (name: string): string => {
     if (!deps.catalog.current().runbooks.some((r) => r.name === name)) throw new RemediatorError('NOT_FOUND', `no runbook named ${name}`);
@@ -49,24 +51,24 @@ export function controlRouter(deps: ControlDeps): Router {
   });
 
   for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
-    router.post(`/api/v1/runbooks/:name/${action}`, operate, async (req, res) => {
+    router.post(`/api/v1/runbooks/:name/${action}`, ...operate, async (req, res) => {
       const name = knownRunbook(String(req.params.name));
       await deps.store.setRunbookPause(name, paused);
       res.json({ runbook: name, paused });
     });
-    router.post(`/api/v1/${action}`, operate, async (_req, res) => {
+    router.post(`/api/v1/${action}`, ...operate, async (_req, res) => {
       await deps.store.setGlobalPause(paused);
       res.json({ globalPaused: paused });
     });
   }
 
-  router.post('/api/v1/runbooks/:name/reset', operate, async (req, res) => {
+  router.post('/api/v1/runbooks/:name/reset', ...operate, async (req, res) => {
     const name = knownRunbook(String(req.params.name));
     await deps.store.resetRunbook(name);
     res.json({ runbook: name, breaker: breakerView(undefined), attemptBudgetsCleared: true });
   });
 
-  router.post('/-/reload', operate, async (_req, res) => {
+  router.post('/-/reload', ...operate, async (_req, res) => {
     const result = await deps.catalog.reload();
     if (!result.ok) {
       res.status(422).json({ error: { code: 'RELOAD_FAILED', message: result.errors.join('\n') }, errors: result.errors });

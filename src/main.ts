@@ -1,10 +1,13 @@
 /** serve: load config, build the service, listen, handle signals. Thin on purpose. */
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { loadConfig, type Config } from './config/config.js';
 import { RemediatorError, toError } from './core/errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { isLoopback, openRoles } from './receive/auth.js';
+import { hostPolicy, isWildcardListen } from './receive/host-guard.js';
+import { createHttpServer } from './receive/http-server.js';
+import { createRefusalLog } from './receive/refusal-log.js';
 import { buildService } from './service.js';
 
 export interface ServeOptions {
@@ -49,7 +52,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     process.stderr.write(`remediator: ${toError(err).message}\n`);
     return 1;
   }
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, service.app);
+  const server = createHttpServer(config.limits, service.app, createRefusalLog(logger, service.metrics));
   try {
     await listen(server, config.listen.host, config.listen.port);
   } catch (err) {
@@ -57,7 +60,12 @@ export async function serve(options: ServeOptions): Promise<number> {
     await service.stop(0);
     return 1;
   }
-  logger.info({ listen: config.listen, runbooks: service.catalog.current().runbooks.length, owner: service.owner }, 'remediator serving');
+  const hosts = hostPolicy(config).names;
+  if (isWildcardListen(config.listen.host) && config.allowedHosts.length === 0) {
+    // Not an error: IP addresses, publicURL's host and this machine's name still reach it, and a refused name is loud (421).
+    logger.warn({ hosts }, 'listening on every address: only these Host names (and any IP address) are served; add the names clients use to allowedHosts');
+  }
+  logger.info({ listen: config.listen, hosts, runbooks: service.catalog.current().runbooks.length, owner: service.owner }, 'remediator serving');
 
   process.on('SIGHUP', () => {
     void service.catalog.reload().then((r) => {

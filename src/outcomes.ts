@@ -12,11 +12,10 @@ import type { ExecutorDeps } from './execute/run-executor.js';
 import { startApprovalExpiry } from './guard/approval-expiry.js';
 import type { RunStore } from './history/run-store.js';
 import type { Metrics } from './observability/metrics.js';
-import { createAlertmanagerClient } from './report/alertmanager-client.js';
+import type { AlertmanagerClient } from './report/alertmanager-client.js';
 import { createGrafanaClient } from './report/grafana-client.js';
 import { createReporter } from './report/reporter.js';
-import { isAlertFiring } from './verify/alert-firing.js';
-import type { PrometheusClient } from './verify/prometheus-client.js';
+import type { AlertStateOracle } from './verify/alert-state.js';
 
 export interface Outcomes {
   readonly hooks: Pick<ExecutorDeps, 'onRunStarted' | 'onRunEnded' | 'onAwaitingApproval' | 'stillFiring'>;
@@ -34,7 +33,9 @@ export interface OutcomeDeps {
   readonly catalog: CatalogHolder;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  readonly prometheus: PrometheusClient | null;
+  readonly alertmanager: AlertmanagerClient | null;
+  /** Whether an alert still fires, for approvals that resume and for escalations kept posted. */
+  readonly alertState: AlertStateOracle | null;
   readonly heartbeatMs?: number;
   readonly approvalCheckMs?: number;
 }
@@ -48,9 +49,9 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
   const log = deps.logger.child({ stage: 'report' });
   const reporter = createReporter({
     publicURL: config.publicURL,
-    alertmanager: config.alertmanagerURL === null ? null : createAlertmanagerClient({ url: config.alertmanagerURL }),
+    alertmanager: deps.alertmanager,
     grafana: config.grafana === null ? null : createGrafanaClient({ ...config.grafana, dashboardUID: config.grafana.dashboardUID ?? undefined }),
-    prometheus: deps.prometheus,
+    alertState: deps.alertState,
     store,
     logger: log,
     onReportError: (kind) => metrics.reportErrors.inc({ kind }),
@@ -91,9 +92,10 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
         if (waiting !== null) await reporter.awaitingApproval(waiting);
       },
       stillFiring: async (run) => {
-        if (deps.prometheus === null) return null;
+        if (deps.alertState === null) return null;
         try {
-          return await isAlertFiring(deps.prometheus, run.alert.labels, { timeoutMs: 10_000 });
+          const seen = await deps.alertState(run.alert, { signal: AbortSignal.timeout(10_000) });
+          return seen.state === 'unknown' ? null : seen.state === 'firing';
         } catch (err) {
           log.warn({ err: toError(err), runId: run.id }, 'cannot tell whether the alert still fires');
           return null;

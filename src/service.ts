@@ -9,7 +9,11 @@ import { createCatalogHolder, type CatalogHolder } from './catalog-holder.js';
 import type { Config } from './config/config.js';
 import { RemediatorError, toError } from './core/errors.js';
 import { startExecution, type Execution } from './execute/start-execution.js';
-import { createClaimer } from './guard/claimer.js';
+import { afterCommit } from './after-commit.js';
+import { createClaimStages } from './guard/claimer.js';
+import { createDelivery, createRunPath } from './pipeline.js';
+import { createAlertmanagerClient } from './report/alertmanager-client.js';
+import { createAlertStateOracle, createSighter } from './verify/alert-state.js';
 import { createPrometheusClient } from './verify/prometheus-client.js';
 import { createTierVerifier } from './verify/tier-verifier.js';
 import type { VerifyTier } from './execute/run-walk.js';
@@ -37,7 +41,7 @@ function withReasons(verify: VerifyTier): VerifyTier {
   return async (input) => {
     const result = await verify(input);
     if (result.ok) return result;
-    const outcome = (result.record as { outcome?: unknown } | undefined)?.outcome;
+    const outcome = result.record?.outcome;
     return { ...result, reason: outcome === 'alert_not_found' ? 'alert_not_found' : 'verify_timed_out' };
   };
 }
@@ -73,8 +77,25 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     throw new RemediatorError('RUNBOOK_INVALID', `runbooks in ${config.runbooksDir} failed to load:\n${toError(err).message}`, { cause: err });
   }
   const prometheus = config.prometheusURL === null ? null : createPrometheusClient({ url: config.prometheusURL });
+  const alertmanager = config.alertmanagerURL === null ? null : createAlertmanagerClient({ url: config.alertmanagerURL });
+  const alertSources = { store, alertmanager, prometheus, logger: logger.child({ stage: 'alert-state' }) };
+  const alertState = createAlertStateOracle(alertSources);
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  const outcomes = createOutcomes({ config, store, catalog, metrics, logger, prometheus });
+  const outcomes = createOutcomes({ config, store, catalog, metrics, logger, alertmanager, alertState });
+  const runPath = createRunPath({
+    ...createClaimStages({
+      store,
+      prometheus,
+      alertState,
+      owner,
+      leaseMs: config.limits.leaseMs,
+      maxRunStartsPerMinute: config.limits.maxRunStartsPerMinute,
+      metrics,
+      logger,
+    }),
+    verify: withReasons(createTierVerifier({ prometheus, logger })),
+    report: outcomes.hooks,
+  });
   const execution = await startExecution({
     config,
     store,
@@ -83,16 +104,20 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     owner,
     env: options.env,
     prometheus,
-    verifyTier: withReasons(createTierVerifier({ prometheus, logger })),
-    hooks: outcomes.hooks,
-    claim: createClaimer({
-      store,
-      prometheus,
-      owner,
-      leaseMs: config.limits.leaseMs,
-      maxRunStartsPerMinute: config.limits.maxRunStartsPerMinute,
+    claim: runPath.next,
+    verifyTier: runPath.verify,
+    hooks: runPath.report,
+  });
+  const deliver = createDelivery({
+    match: (alert) => catalog.current().match(alert),
+    commit: (guard) => store.transact(guard),
+    plan: { publicURL: config.publicURL },
+    afterCommit: afterCommit({
       metrics,
-      logger,
+      wake: () => execution.wake(),
+      abortRun: (runId, reason) => execution.abortRun(runId, reason),
+      endedHere: (runId) => void outcomes.endedOutside(runId),
+      sight: createSighter(alertSources),
     }),
   });
   let draining = false;
@@ -103,7 +128,7 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     metrics,
     logger,
     isDraining: () => draining,
-    onRunsCreated: () => execution.wake(),
+    deliver,
     abortRun: (runId, reason) => execution.abortRun(runId, reason),
     onApproved: (runId) => {
       execution.wake();

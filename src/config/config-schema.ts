@@ -17,6 +17,8 @@ const url = z.string().url();
 export const configSchema = z.strictObject({
   listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port').default('127.0.0.1:9095'),
   publicURL: url.optional(),
+  // Host names (not ports) served besides localhost, the listen host and publicURL's; "*.example.org" or "*" allowed.
+  allowedHosts: z.array(z.string().regex(/^(\*|(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?)$/, 'must be a host name without port, "*.domain" or "*"')).default([]),
   runbooks: z.string().min(1).default('./runbooks'),
   store: z
     .strictObject({ url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://') })
@@ -51,6 +53,9 @@ export const configSchema = z.strictObject({
       maxRunStartsPerMinute: z.number().int().min(1).default(60),
       maxOutputBytes: z.number().int().min(1024).default(65536),
       bodyLimitBytes: z.number().int().min(1024).default(1048576),
+      maxConnections: z.number().int().min(8).max(65536).default(512),
+      headersTimeout: duration.default('10s'),
+      requestTimeout: duration.default('60s'),
       killGrace: duration.default('5s'),
       lease: duration.default('30s'),
       shutdownGrace: duration.default('30s'),
@@ -60,6 +65,9 @@ export const configSchema = z.strictObject({
       maxRunStartsPerMinute: 60,
       maxOutputBytes: 65536,
       bodyLimitBytes: 1048576,
+      maxConnections: 512,
+      headersTimeout: '10s',
+      requestTimeout: '60s',
       killGrace: '5s',
       lease: '30s',
       shutdownGrace: '30s',

@@ -70,4 +70,26 @@ describe('loadConfig', () => {
     const file = configFile('http: { allowHosts: ["10.0.0.0/33"] }\n');
     expect(errorOf(() => loadConfig(file)).message).toContain('http.allowHosts: not an IP, CIDR or host name: 10.0.0.0/33');
   });
+
+  it('serves the HTTP limits and no extra Host names by default', () => {
+    const config = loadConfig(null, '/srv/remediator');
+    expect(config.allowedHosts).toEqual([]);
+    expect(config.limits).toMatchObject({ maxConnections: 512, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000 });
+  });
+
+  it('reads allowedHosts in lower case and the HTTP limits', () => {
+    const file = configFile('allowedHosts: ["Remediator.Example.", "*.svc.cluster.local", "*"]\nlimits: { maxConnections: 64, headersTimeout: 2s, requestTimeout: 5s }\n');
+    const config = loadConfig(file);
+    expect(config.allowedHosts).toEqual(['remediator.example', '*.svc.cluster.local', '*']);
+    expect(config.limits).toMatchObject({ maxConnections: 64, headersTimeoutMs: 2_000, requestTimeoutMs: 5_000 });
+  });
+
+  it.each([
+    ['a Host with a port', 'allowedHosts: ["remediator:9095"]\n', 'allowedHosts.0'],
+    ['a URL', 'allowedHosts: ["http://remediator"]\n', 'allowedHosts.0'],
+    ['a header deadline past the request deadline', 'limits: { headersTimeout: 90s, requestTimeout: 60s }\n', 'limits.headersTimeout'],
+    ['too small a connection cap', 'limits: { maxConnections: 1 }\n', 'limits.maxConnections'],
+  ])('refuses %s', (_what, text, key) => {
+    expect(errorOf(() => loadConfig(configFile(text))).message).toContain(key);
+  });
 });

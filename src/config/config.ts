@@ -20,6 +20,8 @@ export interface Config {
   readonly file: string | null;
   readonly listen: { readonly host: string; readonly port: number };
   readonly publicURL: string;
+  /** Host names served besides localhost, the listen host and publicURL's (lower case; "*.domain" and "*" allowed). */
+  readonly allowedHosts: readonly string[];
   readonly runbooksDir: string;
   readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
   readonly auth: Readonly<Record<Role, RoleCredentials>> & { readonly allowUnauthenticated: boolean };
@@ -46,6 +48,11 @@ export interface Config {
     readonly maxRunStartsPerMinute: number;
     readonly maxOutputBytes: number;
     readonly bodyLimitBytes: number;
+    /** Open connections the HTTP server holds at most; more are dropped at once. */
+    readonly maxConnections: number;
+    /** A client must send its request headers within this, and the whole request within requestTimeoutMs. */
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
     readonly killGraceMs: number;
     readonly leaseMs: number;
     readonly shutdownGraceMs: number;
@@ -153,10 +160,12 @@ export function resolveConfig(parsed: ParsedConfig, file: string | null, cwd: st
   const secrets = [auth.webhook, auth.read, auth.operate].flatMap((r) => [...r.bearerTokens, ...r.basic.map((b) => b.password)]);
   if (grafana !== null) secrets.push(grafana.token);
   const l = parsed.limits;
+  if (ms(l.headersTimeout) > ms(l.requestTimeout)) throw new RemediatorError('CONFIG_INVALID', 'limits.headersTimeout: must not be longer than limits.requestTimeout');
   return Object.freeze({
     file,
     listen,
     publicURL: (parsed.publicURL ?? `http://${parsed.listen}`).replace(/\/+$/, ''),
+    allowedHosts: Object.freeze(parsed.allowedHosts.map((h) => h.toLowerCase().replace(/\.$/, ''))),
     runbooksDir: path.resolve(baseDir, parsed.runbooks),
     store,
     auth,
@@ -179,6 +188,9 @@ export function resolveConfig(parsed: ParsedConfig, file: string | null, cwd: st
       maxRunStartsPerMinute: l.maxRunStartsPerMinute,
       maxOutputBytes: l.maxOutputBytes,
       bodyLimitBytes: l.bodyLimitBytes,
+      maxConnections: l.maxConnections,
+      headersTimeoutMs: ms(l.headersTimeout),
+      requestTimeoutMs: ms(l.requestTimeout),
       killGraceMs: ms(l.killGrace),
       leaseMs: ms(l.lease),
       shutdownGraceMs: ms(l.shutdownGrace),

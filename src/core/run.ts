@@ -1,5 +1,6 @@
 /** Runs, decisions and step results: the records the store keeps and the API shows. */
 
+import type { VerificationRecord } from './verification.js';
 import type { Alert } from './alert.js';
 import type { Plan, RunMode, StepKind } from './runbook.js';
 
@@ -147,7 +148,7 @@ export interface TierRecord {
   readonly name: string;
   readonly state: TierState;
   readonly steps: readonly StepRecord[];
-  readonly verify: unknown;
+  readonly verify: VerificationRecord | null;
   readonly verified: boolean;
   readonly startedAt: string | null;
   readonly endedAt: string | null;

@@ -13,25 +13,40 @@ export interface Matcher {
   matches(labels: LabelSet): boolean;
 }
 
+/** A compiled RE2 regex matched against the whole value: linear in the input, so no value can stall matching. */
+export interface Pattern {
+  /** The regex as its author wrote it (before anchoring). */
+  readonly source: string;
+  test(value: string): boolean;
+}
+
 /** Where a param's value comes from and how it is checked. */
 export interface ParamSpec {
   readonly name: string;
   readonly source: 'labels' | 'annotations';
   readonly key: string;
-  readonly pattern: RegExp;
+  readonly pattern: Pattern;
   readonly transform: 'host' | null;
   readonly optional: boolean;
   readonly allowLeadingDash: boolean;
 }
 
+/**
+ * How a reference's value is escaped where it sits: inside a double-quoted PromQL string, a JSON
+ * string, a form-encoded body, a URL's path, query or fragment (percent-encoded), or a URL's host
+ * (checked, never encoded). Absent: the value as it is (argv elements, headers, plain text).
+ */
+export type RefEscape = 'promql' | 'json' | 'form' | 'url' | 'host';
+
 /** A reference inside `{{ ... }}`. */
-export type TemplateRef =
+export type TemplateRef = (
   | { readonly kind: 'param'; readonly name: string }
   | { readonly kind: 'label'; readonly name: string }
   | { readonly kind: 'target' }
   | { readonly kind: 'pool' }
   | { readonly kind: 'run.id' }
-  | { readonly kind: 'run.url' };
+  | { readonly kind: 'run.url' }
+) & { readonly escape?: RefEscape };
 
 /** A template compiled into literal text and references. */
 export interface Template {

@@ -10,7 +10,7 @@ import type { RunDetail, RunReason, RunState } from '../core/run.js';
 import { startRunControl } from './run-control.js';
 import { runningRuns, type RunRegistry } from './running-runs.js';
 import { skipVerification, type Ending, type VerifyTier, type Walk } from './run-walk.js';
-import { createScrubber } from './scrub.js';
+import { createScrubber, type Scrubber } from './scrub.js';
 import { buildStepEnv } from './step-env.js';
 import { walkTiers } from './tier-walk.js';
 
@@ -47,7 +47,7 @@ export interface ExecutorDeps {
   readonly shutdown: AbortSignal;
   readonly logger: Logger;
   /** Redacts secrets from output before it is stored; default: the common secret patterns only. */
-  readonly scrub?: (text: string) => string;
+  readonly scrub?: Scrubber;
   readonly verifyTier?: VerifyTier;
   readonly registry?: RunRegistry;
   /** How often cancel requests are looked for (default 1000 ms). */

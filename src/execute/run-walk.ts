@@ -3,9 +3,11 @@
 import type { Logger } from 'pino';
 import type { RunDetail, RunReason, RunState, StepRecord } from '../core/run.js';
 import type { PlannedTier } from '../core/runbook.js';
+import type { VerifyRecord } from '../core/verification.js';
 import type { RunStore } from '../history/run-store.js';
 import type { StepRunDeps } from './step-runner.js';
 import type { BoundaryStop, RunControl } from './run-control.js';
+import type { Scrubber } from './scrub.js';
 
 /** How a walk ends: a final state to record, or leaving the run as it is (lease lost, shutdown). */
 export type Ending =
@@ -17,7 +19,7 @@ export interface TierVerification {
   readonly verified: boolean;
   readonly ok: boolean;
   /** What the verification saw (query, checks, last result, outcome), kept with the tier. */
-  readonly record?: unknown;
+  readonly record?: VerifyRecord;
   /** Why it failed, for the run's reason when no tier is left (verify_timed_out, alert_not_found). */
   readonly reason?: RunReason;
 }
@@ -43,7 +45,7 @@ export interface Walk extends StepRunDeps {
   readonly runId: string;
   readonly fence: number;
   readonly control: RunControl;
-  readonly scrub: (text: string) => string;
+  readonly scrub: Scrubber;
   readonly verifyTier: VerifyTier;
   readonly logger: Logger;
   readonly onStepEnd?: (kind: string, state: string, seconds: number) => void;

@@ -22,10 +22,32 @@ describe('createScrubber', () => {
     expect(scrub(input)).toBe(expected);
   });
 
-  it.each([
-    ['short configured values', 'abc is a word'],
-    ['ordinary output', 'max_tokens 2048, GPU 0 util 97%'],
-  ])('leaves %s alone', (_name, input) => {
+  it('leaves ordinary output alone', () => {
+    const input = 'max_tokens 2048, GPU 0 util 97%';
     expect(scrub(input)).toBe(input);
+  });
+
+  it('redacts a configured secret however short it is', () => {
+    expect(scrub('key=abc; abc is a word')).toBe('key=[REDACTED]; [REDACTED] is a word');
+  });
+
+  it.each([
+    ['the secret cut by the cap', 'out: s3cr3t-to', 'out: [REDACTED]'],
+    ['a cut secret before a character the cap split', 'out: s3cr3t\uFFFD', 'out: [REDACTED]'],
+    ['nothing when the end is no start of a secret', 'out: done', 'out: done'],
+  ])('redacts, in output cut at its cap, %s', (_name, input, expected) => {
+    expect(scrub(input, true)).toBe(expected);
+  });
+
+  it('leaves a secret-like end of output that was not cut', () => {
+    expect(scrub('out: s3cr3t-to')).toBe('out: s3cr3t-to');
+  });
+
+  it('redacts secrets added after it was built, in all later output', () => {
+    const later = createScrubber([]);
+    expect(later('header Zq7')).toBe('header Zq7');
+    later.add(['Zq7', '']);
+    expect(later('header Zq7')).toBe('header [REDACTED]');
+    expect(later('ok')).toBe('ok');
   });
 });

@@ -62,7 +62,7 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
   const registry = createRunRegistry();
   const deps = {
     store,
-    runner: options.runner ?? createLocalRunner(),
+    runner: options.runner ?? createLocalRunner({ logger: log }),
     runnerFor: ssh.runnerFor,
     httpAllowHosts: config.http.allowHosts,
     prometheus: options.prometheus ?? null,

@@ -10,6 +10,7 @@ import { runCaptureGpu } from './capture/capture-gpu.js';
 import { runHttpStep } from './http/http-step.js';
 import { notRunResult } from './local-runner.js';
 import { runPromqlStep } from './promql/promql-step.js';
+import type { Scrubber } from './scrub.js';
 
 /** What running a step needs besides the step. */
 export interface StepRunDeps {
@@ -25,6 +26,8 @@ export interface StepRunDeps {
   readonly env: Readonly<Record<string, string>>;
   readonly killGraceMs: number;
   readonly maxOutputBytes: number;
+  /** The replica's scrubber: every header file an http step reads is added to it, so no later output shows it. */
+  readonly scrub?: Scrubber;
 }
 
 /** Per-call options of runStep. */
@@ -71,7 +74,8 @@ function attemptOf(step: PlannedStep, deps: StepRunDeps, options: StepRunOptions
   const common = { maxOutputBytes: deps.maxOutputBytes, signal: options.signal };
   if (step.kind === 'http' && step.http !== undefined) {
     const request = step.http;
-    return (timeoutMs) => runHttpStep(request, { ...common, allowHosts: deps.httpAllowHosts ?? [], timeoutMs });
+    const onSecrets = (secrets: readonly string[]): void => deps.scrub?.add(secrets);
+    return (timeoutMs) => runHttpStep(request, { ...common, allowHosts: deps.httpAllowHosts ?? [], timeoutMs, onSecrets });
   }
   if (step.kind === 'promql' && step.promql !== undefined) {
     const query = step.promql;

@@ -5,6 +5,7 @@ import type { PlannedStep } from '../core/runbook.js';
 import type { ProcessRecord, StepKey } from '../history/run-store.js';
 import { toError } from '../core/errors.js';
 import { notRunResult } from './local-runner.js';
+import { readPlanSecrets } from './plan-secrets.js';
 import { runStep, type StepOutcome } from './step-runner.js';
 import { endWith, endingOf, recordedSteps, type Ending, type Walk } from './run-walk.js';
 
@@ -81,7 +82,7 @@ async function record(w: Walk, key: StepKey, step: PlannedStep, outcome: StepOut
   if (interruption?.kind === 'lost') return LOST;
   // Killed by the shutdown: the step stays `running`, and the resume rules decide at the reclaim.
   if (outcome.result.stoppedBy === 'shutdown') return { kind: 'leave', why: 'shutdown' };
-  const result = scrubbed(w, outcome.result);
+  const result = await scrubbed(w, outcome.result);
   if (!(await w.store.finishStep(w.runId, w.fence, key, outcome.state, result, outcome.attempts))) return LOST;
   const seconds = (result.endedAt - result.startedAt) / 1000;
   w.onStepEnd?.(step.kind, outcome.state, seconds);
@@ -91,6 +92,16 @@ async function record(w: Walk, key: StepKey, step: PlannedStep, outcome: StepOut
   return 'failed';
 }
 
-function scrubbed(w: Walk, result: StepResult): StepResult {
-  return { ...result, stdout: w.scrub(result.stdout), stderr: w.scrub(result.stderr) };
+// Read once per walk: a step may print a header file before the http step that sends it has run.
+const planSecretsRead = new WeakMap<Walk, Promise<void>>();
+
+/** Output scrubbed of every secret read so far and of the plan's header files, whole or cut at the output cap. */
+async function scrubbed(w: Walk, result: StepResult): Promise<StepResult> {
+  let read = planSecretsRead.get(w);
+  if (read === undefined) {
+    read = readPlanSecrets(w.run.plan).then((secrets) => w.scrub.add(secrets));
+    planSecretsRead.set(w, read);
+  }
+  await read;
+  return { ...result, stdout: w.scrub(result.stdout, result.stdoutTruncated), stderr: w.scrub(result.stderr, result.stderrTruncated) };
 }

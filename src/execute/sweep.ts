@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { toError } from '../core/errors.js';
 import type { ProcessRecord, RunStore } from '../history/run-store.js';
 import { abortableDelay } from './abortable-delay.js';
+import { killStepCgroup } from './containment/cgroup-v2.js';
 import { groupAlive, readStartTicks, signalGroup } from './proc-stat.js';
 
 /** What one sweep needs. */
@@ -32,8 +33,17 @@ export async function sweepOnce(options: SweepOptions): Promise<string[]> {
   return released;
 }
 
-/** Kills a recorded process group unless its pid now belongs to another process; waits (bounded) until it is gone. */
+/**
+ * Kills what a step left: its cgroup whole when one was recorded (its name is unique, so never another's), then its process
+ * group unless the pid now belongs to another process; waits (bounded) until each is gone.
+ */
 export async function killLeftovers(process: ProcessRecord, options: Pick<SweepOptions, 'killGraceMs' | 'logger'>): Promise<boolean> {
+  const cgroupKilled = process.cgroup === undefined || process.cgroup === null ? false : await killStepCgroup(process.cgroup, options.killGraceMs);
+  // A PID-namespace step: unshare leads the group, and its death takes the namespace's init, and with it the namespace, along.
+  return (await killGroup(process, options)) || cgroupKilled;
+}
+
+async function killGroup(process: ProcessRecord, options: Pick<SweepOptions, 'killGraceMs' | 'logger'>): Promise<boolean> {
   const ticks = readStartTicks(process.pgid);
   // A live leader that started at another time is a reused pid: not ours. (A group whose leader is gone keeps its id, so it cannot be reused.)
   if (ticks !== null && ticks !== process.startTicks) {

@@ -1,5 +1,6 @@
 /** The escalation ladder: tiers in order, each its steps, its verification and, on failure, its onFailure steps. */
 
+import type { VerifyStart } from '../core/verification.js';
 import type { PlannedTier } from '../core/runbook.js';
 import { toError } from '../core/errors.js';
 import { walkStep } from './step-walk.js';
@@ -92,10 +93,10 @@ async function walkPhase(w: Walk, t: number, tier: PlannedTier, phase: 'steps' |
 /** When this tier's verification started before the run was reclaimed, or null; records the start of a new one. */
 async function verificationStart(w: Walk, t: number, tier: PlannedTier): Promise<number | null | 'lost'> {
   if (tier.verify === undefined || tier.verify === null) return null;
-  const recorded = w.run.tiers[t]?.verify as { outcome?: unknown; startedAt?: unknown } | null | undefined;
+  const recorded = w.run.tiers[t]?.verify;
   if (recorded?.outcome === 'running' && typeof recorded.startedAt === 'string') return Date.parse(recorded.startedAt);
   // Written before polling starts, so a worker that dies mid-verification leaves the start for the reclaim to resume from.
-  const started = { kind: tier.verify.kind, outcome: 'running', startedAt: new Date().toISOString() };
+  const started: VerifyStart = { kind: tier.verify.kind, outcome: 'running', startedAt: new Date().toISOString() };
   return (await w.store.recordVerify(w.runId, w.fence, t, started)) ? null : 'lost';
 }
 

@@ -9,7 +9,7 @@ import { extractParams } from '../match/params.js';
 import { renderPlan, renderPool, renderTarget } from '../match/plan.js';
 import { cooldownUntil } from './cooldown.js';
 import { checkFleetBreaker } from './fleet-breaker.js';
-import type { DeliveryOutcome } from './guard-types.js';
+import { recordDecision, type DeliveryOutcome } from './guard-types.js';
 
 /** Links and names a rendered plan needs. */
 export interface PlanContext {
@@ -25,9 +25,10 @@ interface Rendered {
 /** A run may be created, perhaps deferred (cooldown, waitFor) or in shadow mode; or the pair is skipped. */
 type Verdict = { readonly skip: GuardReason; readonly escalate: boolean } | { readonly reason: GuardReason | null; readonly notBefore: number };
 
+/** Records the refusal; it escalates only the first time (episode, runbook, reason) is refused, as repeats fold into that row. */
 async function skip(tx: StoreTx, out: DeliveryOutcome, alert: Alert, runbook: Runbook, verdict: { skip: GuardReason; escalate: boolean }, target: string | null): Promise<void> {
-  out.decisions.push(await tx.insertDecision({ alert, runbook: runbook.name, decision: 'skip', reason: verdict.skip, runId: null }));
-  if (verdict.escalate) {
+  const first = await recordDecision(tx, out, { alert, runbook: runbook.name, decision: 'skip', reason: verdict.skip, runId: null });
+  if (verdict.escalate && first) {
     await tx.recordEscalation({ runbook: runbook.name, runId: null, reason: verdict.skip, alert, target });
     out.escalations.push(verdict.skip);
   }
@@ -71,9 +72,12 @@ async function escalateStillFiring(tx: StoreTx, runbook: Runbook, alert: Alert, 
 
 /** Decides one firing pair inside the delivery's transaction, appending to `out`. */
 export async function decideFiring(tx: StoreTx, ctx: PlanContext, alert: Alert, runbook: Runbook, out: DeliveryOutcome): Promise<void> {
+  // A firing copy of an episode that already resolved comes from a lagging HA peer: it is over, whatever the copy says.
+  if (await tx.episodeResolved(alert.fingerprint, alert.startsAt)) return skip(tx, out, alert, runbook, { skip: 'resolved', escalate: false }, null);
   const holder = await tx.findEpisode(runbook.name, alert.fingerprint, alert.startsAt);
   if (holder !== null) {
     out.decisions.push(await tx.addDelivery(holder.decisionId));
+    out.tally.push({ decision: 'skip', reason: 'duplicate' });
     await escalateStillFiring(tx, runbook, alert, holder, out);
     return;
   }
@@ -109,5 +113,6 @@ export async function decideFiring(tx: StoreTx, ctx: PlanContext, alert: Alert, 
     maxConcurrentPerPool: runbook.safety.maxConcurrentPerPool,
   });
   out.runs.push(runId);
-  out.decisions.push(await tx.insertDecision({ alert, runbook: runbook.name, decision: 'run', reason: verdict.reason, runId }));
+  if (runbook.mode !== 'shadow') out.sightings.push(alert);
+  await recordDecision(tx, out, { alert, runbook: runbook.name, decision: 'run', reason: verdict.reason, runId });
 }

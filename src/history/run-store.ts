@@ -4,6 +4,7 @@
  * pauses, cooldowns, budgets) lives behind it, and every time it records comes from the store's clock.
  */
 
+import type { VerificationRecord } from '../core/verification.js';
 import type { Alert } from '../core/alert.js';
 import type { Plan, RunMode } from '../core/runbook.js';
 import type {
@@ -58,6 +59,16 @@ export interface EpisodeHolder {
   readonly decisionId: string;
   readonly state: RunState;
   readonly endedAt: number | null;
+  /** The run's stored plan's cancelOnResolve: what the runbook said when the run was made, whatever was reloaded since. */
+  readonly cancelOnResolve: boolean;
+}
+
+/** What the store knows of one alert episode (fingerprint, startsAt) apart from its runs. */
+export interface EpisodeFacts {
+  /** When a resolved notification for the episode arrived (store clock, epoch ms), or null. */
+  readonly resolvedAt: number | null;
+  /** When Prometheus was last seen to carry the alert's ALERTS series, or null if never. */
+  readonly prometheusSeenAt: number | null;
 }
 
 /** What a worker needs to decide whether it may claim a run. */
@@ -118,6 +129,10 @@ export interface StoreTx {
   globalPaused(): Promise<boolean>;
   runbookPaused(name: string): Promise<boolean>;
   findEpisode(runbook: string, fingerprint: string, startsAt: string): Promise<EpisodeHolder | null>;
+  /** true when a resolved notification for the episode arrived: a later firing delivery of it is `resolved` (a lagging HA peer). */
+  episodeResolved(fingerprint: string, startsAt: string): Promise<boolean>;
+  /** Remembers that the episode resolved (the first time wins). */
+  recordResolved(fingerprint: string, startsAt: string): Promise<void>;
   /** Adds one delivery to a decision and returns it as it now stands. */
   addDelivery(decisionId: string): Promise<Decision>;
   /** The id of an active run (pending, running, awaiting_approval) of this runbook on this target, if any. */
@@ -127,9 +142,15 @@ export interface StoreTx {
   /** When the last run of (runbook, target) that executed a step ended, and how many failed in a row up to it. */
   lastOutcome(runbook: string, target: string): Promise<{ endedAt: number; consecutiveFailures: number } | null>;
   insertRun(run: NewRun): Promise<void>;
+  /**
+   * Records a decision. A `skip` repeated for one (episode, runbook, reason) folds into the row written first, its
+   * delivery count growing: the returned decision has deliveries 1 exactly when this call created it.
+   */
   insertDecision(decision: NewDecision): Promise<Decision>;
   /** pending -> canceled with the reason; false when the run is not pending. */
   cancelPending(runId: string, reason: RunReason): Promise<boolean>;
+  /** awaiting_approval -> canceled with the reason (no worker holds such a run); false when the run is not awaiting. */
+  cancelAwaiting(runId: string, reason: RunReason): Promise<boolean>;
   /** Marks a running run to stop at once (its worker sees it on its next lease check); false when not running. */
   requestCancel(runId: string, reason: RunReason): Promise<boolean>;
   /** Pending runs that are due (notBefore <= now) and running runs whose lease was released, oldest first. */
@@ -189,6 +210,8 @@ export interface ProcessRecord {
   readonly pgid: number;
   /** Start time of the group leader (clock ticks since boot, /proc/PID/stat field 22), to avoid killing a reused pid. */
   readonly startTicks: number | null;
+  /** The step's own cgroup v2 folder, when local steps are contained by cgroup; the sweep kills it whole. */
+  readonly cgroup?: string | null;
 }
 
 /** A run whose lease expired (or, for a single-process store, whose owner is gone), with the processes its running steps left. */
@@ -265,7 +288,7 @@ export interface RunStore {
   markExecuted(runId: string, fence: number): Promise<boolean>;
 
   /** Records a tier's verification as it stands (query, checks made, last result, outcome); fenced. */
-  recordVerify(runId: string, fence: number, tierIndex: number, verify: unknown): Promise<boolean>;
+  recordVerify(runId: string, fence: number, tierIndex: number, verify: VerificationRecord): Promise<boolean>;
   /**
    * The run waits for a person at tier `tierIndex`: state awaiting_approval, lease dropped (no worker holds it),
    * approvalDeadline = now + timeoutMs. It still holds its target. Fenced.
@@ -309,6 +332,10 @@ export interface RunStore {
   openBreakers(): Promise<Map<string, BreakerState>>;
   /** Records an escalation outside a delivery (a run that failed or was interrupted). */
   recordEscalation(escalation: NewEscalation): Promise<void>;
+  /** What is known of an alert episode apart from its runs (resolved, seen in Prometheus). */
+  episodeFacts(fingerprint: string, startsAt: string): Promise<EpisodeFacts>;
+  /** Remembers that Prometheus carries the episode's alert now, so that its absence there later means it ended. */
+  recordPrometheusSighting(fingerprint: string, startsAt: string): Promise<void>;
   /** Escalations, newest first. */
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>>;
 }

@@ -1,32 +1,20 @@
 /** The history API: runs, decisions, cancel and approve. */
 
-import express, { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { Config } from '../config/config.js';
 import { RemediatorError } from '../core/errors.js';
-import { FINAL_STATES, RUN_STATES, type RunState } from '../core/run.js';
-import { requireRole } from '../receive/auth.js';
+import { RUN_STATES, type RunState } from '../core/run.js';
+import { principalOf, requireRole } from '../receive/auth.js';
+import { jsonBody } from '../receive/json-body.js';
 import { queryFilters, queryPage, queryString, queryTime } from './query.js';
-import type { RunStore } from './run-store.js';
+import { actorOf, approveRun, cancelRun, type RunActionDeps } from './run-actions.js';
 
-export interface RunsRouteDeps {
+export interface RunsRouteDeps extends RunActionDeps {
   readonly config: Config;
-  readonly store: RunStore;
-  /** Stops a run this replica executes, at once; other replicas see the store's flag. */
-  readonly abortRun: (runId: string, reason: 'canceled') => void;
-  /** A run was approved: a worker should claim and resume it now. */
-  readonly onApproved: (runId: string) => void;
-  /** A run ended outside any worker (a pending or awaiting run canceled): report it. */
-  readonly onEndedHere: (runId: string) => void;
 }
 
-/** Who approved: the `approver` the body names (as people share operate tokens), else the basic-auth user, else the role. */
-function approverOf(req: Request): string {
-  const body = req.body as { approver?: unknown } | undefined;
-  if (typeof body?.approver === 'string' && /^[\w.@+-]{1,128}$/.test(body.approver)) return body.approver;
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization ?? '');
-  if (basic?.[1] !== undefined) return Buffer.from(basic[1], 'base64').toString('utf8').split(':')[0] ?? 'operate';
-  return 'operate';
-}
+/** A small JSON body: nothing or `{"note": "..."}`. */
+const smallJson = jsonBody({ limit: 4096, parse: true });
 
 function parseState(v: string | undefined): RunState | undefined {
   if (v === undefined) return undefined;
@@ -58,24 +46,16 @@ export function runsRouter(deps: RunsRouteDeps): Router {
     res.json(run);
   });
 
-  router.post('/api/v1/runs/:id/cancel', operate, async (req, res) => {
+  router.post('/api/v1/runs/:id/cancel', operate, ...smallJson, async (req, res) => {
     const id = String(req.params.id);
-    const before = await deps.store.getRun(id);
-    if (before === null) throw new RemediatorError('NOT_FOUND', `no run ${id}`);
-    if (FINAL_STATES.includes(before.state)) throw new RemediatorError('CONFLICT', `run ${id} already ended as ${before.state}`);
-    const state = await deps.store.cancelRun(id, 'canceled');
-    if (state === 'running') deps.abortRun(id, 'canceled');
-    if (state === 'canceled') deps.onEndedHere(id);
-    res.status(202).json({ id, state, cancelRequested: state !== 'canceled' });
+    const { state, cancelRequested } = await cancelRun(deps, id, actorOf(principalOf(res), req.body));
+    res.status(202).json({ id, state, cancelRequested });
   });
 
-  router.post('/api/v1/runs/:id/approve', operate, express.json({ limit: 4096 }), async (req, res) => {
+  router.post('/api/v1/runs/:id/approve', operate, ...smallJson, async (req, res) => {
     const id = String(req.params.id);
-    const state = await deps.store.approveRun(id, approverOf(req));
-    if (state === null) throw new RemediatorError('NOT_FOUND', `no run ${id}`);
-    if (state !== 'running') throw new RemediatorError('CONFLICT', `run ${id} is ${state}, not awaiting approval`);
-    deps.onApproved(id);
-    res.status(202).json({ id, state, approvedBy: approverOf(req) });
+    const { state, approvedBy } = await approveRun(deps, id, actorOf(principalOf(res), req.body));
+    res.status(202).json({ id, state, approvedBy });
   });
 
   router.get('/api/v1/decisions', read, async (req, res) => {

@@ -2,7 +2,7 @@
 
 import { parseDuration } from '../core/duration.js';
 import type { Matcher, ParamSpec, Runbook, StepDef, Template, TierDef, VerifyDef } from '../core/runbook.js';
-import { compileSshLevel, compileStep, PROMQL_REFS, PROMQL_WHERE, type SshLevel, type StepCompiler } from './build-step.js';
+import { compilePromql, compileSshLevel, compileStep, type SshLevel, type StepCompiler } from './build-step.js';
 import { compileAnchoredRegex, parseMatcher } from './matcher.js';
 import type { Path, PathIssue } from './runbook-issue.js';
 import type { RunbookDoc, StepDoc, TierDoc } from './runbook-schema.js';
@@ -15,9 +15,9 @@ export interface BuildResult {
   readonly warnings: PathIssue[];
 }
 
-/** Deep-freezes plain data; regexes stay unfrozen because exec writes lastIndex. */
+/** Deep-freezes plain data (compiled patterns keep their regex in a closure, out of reach). */
 function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || value instanceof RegExp || Object.isFrozen(value)) return value;
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   for (const v of Object.values(value)) deepFreeze(v);
   return Object.freeze(value);
 }
@@ -119,7 +119,7 @@ class Builder implements StepCompiler {
     const everyMs = ms(v.every);
     const timing = { everyMs, withinMs: ms(v.within), stableForMs: v.stableFor === undefined ? 2 * everyMs : ms(v.stableFor) };
     if (v.promql === undefined) return { kind: 'alertResolved', ...timing };
-    const query = this.template(v.promql, this.scope(PROMQL_WHERE, PROMQL_REFS), ['tiers', i, 'verify', 'promql']);
+    const query = compilePromql(this, v.promql, ['tiers', i, 'verify', 'promql']);
     return query === null ? null : { kind: 'promql', query, ...timing };
   }
 
@@ -150,7 +150,7 @@ export function buildRunbook(doc: RunbookDoc, file: string, hash: string): Build
   const target = b.template(doc.target, b.scope('target (it may use only params)', ['param']), ['target']);
   const pool = doc.pool === undefined ? null : b.template(doc.pool, b.scope('pool (it may use params and target)', ['param', 'target']), ['pool']);
   const tiers = b.tiers();
-  const precheck = doc.safety.precheck === undefined ? null : b.template(doc.safety.precheck.promql, b.scope(PROMQL_WHERE, PROMQL_REFS), ['safety', 'precheck', 'promql']);
+  const precheck = doc.safety.precheck === undefined ? null : compilePromql(b, doc.safety.precheck.promql, ['safety', 'precheck', 'promql']);
   if (b.errors.length > 0 || target === null) return { runbook: null, errors: b.errors, warnings: b.warnings };
   const runbook: Runbook = {
     name: doc.name,

@@ -3,6 +3,9 @@
 import path from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import type { HeaderValue, HttpDef, SshSettings, StepDef, StepKind, Template } from '../core/runbook.js';
+import { compileHttpBody } from './http-body.js';
+import type { Compiled } from './matcher.js';
+import { placePromqlRefs, placeUrlRefs } from './place-refs.js';
 import type { Path } from './runbook-issue.js';
 import type { HttpDoc, SshDoc, StepDoc } from './runbook-schema.js';
 import type { RefKind, TemplateScope } from './template.js';
@@ -31,6 +34,20 @@ export interface SshLevel {
 export const PROMQL_REFS: readonly RefKind[] = ['param', 'label', 'target', 'pool'];
 /** How messages name PromQL text. */
 export const PROMQL_WHERE = 'PromQL text (it may use params, target, pool and labels)';
+
+/** Places a compiled template's references (see place-refs.ts); null, reported, when one sits where no escape makes it safe. */
+function placed(c: StepCompiler, t: Template | null, place: (t: Template) => Compiled<Template>, at: Path): Template | null {
+  if (t === null) return null;
+  const p = place(t);
+  if (p.ok) return p.value;
+  c.error(at, p.message);
+  return null;
+}
+
+/** Compiles PromQL text (a promql step, a verify query, a precheck): every reference inside a double-quoted string. */
+export function compilePromql(c: StepCompiler, source: string, at: Path): Template | null {
+  return placed(c, c.template(source, c.scope(PROMQL_WHERE, PROMQL_REFS), at), placePromqlRefs, at);
+}
 
 const REMOTE_KINDS: ReadonlySet<StepKind> = new Set(['run', 'script', 'capture']);
 
@@ -119,11 +136,11 @@ function headers(c: StepCompiler, doc: HttpDoc['headers'], at: Path, scope: Temp
   return ok ? Object.fromEntries(out) : null;
 }
 
-/** The body template, null for none, undefined when it is wrong. */
-function body(c: StepCompiler, h: HttpDoc, at: Path, scope: TemplateScope): Template | null | undefined {
+/** The body template (and a Content-Type to add), null for none, undefined when it is wrong. */
+function body(c: StepCompiler, h: HttpDoc, at: Path, scope: TemplateScope): { body: Template; addContentType: string | null } | null | undefined {
   if (h.body === undefined) return null;
-  const t = c.template(h.body, scope, at);
-  if (h.method !== 'GET' && h.method !== 'HEAD') return t ?? undefined;
+  const compiled = compileHttpBody(c, h, at, scope);
+  if (h.method !== 'GET' && h.method !== 'HEAD') return compiled;
   c.error(at, `a ${h.method} request has no body`, 'key');
   return undefined;
 }
@@ -131,13 +148,15 @@ function body(c: StepCompiler, h: HttpDoc, at: Path, scope: TemplateScope): Temp
 /** Compiles an http step's request; null when anything in it is wrong (each problem is reported). */
 export function compileHttp(c: StepCompiler, h: HttpDoc, at: Path): HttpDef<Template> | null {
   const scope = c.scope('an http request (it may use params, target, pool, run.id and run.url)', ['param', 'target', 'pool', 'run.id', 'run.url']);
-  const url = c.template(h.url, scope, [...at, 'url']);
-  const problem = url === null ? null : literalSchemeProblem(url);
+  const raw = c.template(h.url, scope, [...at, 'url']);
+  const problem = raw === null ? null : literalSchemeProblem(raw);
   if (problem !== null) c.error([...at, 'url'], problem);
+  const url = problem === null ? placed(c, raw, placeUrlRefs, [...at, 'url']) : null;
   const hs = headers(c, h.headers, [...at, 'headers'], scope);
   const b = body(c, h, [...at, 'body'], scope);
-  if (url === null || problem !== null || hs === null || b === undefined) return null;
-  return { method: h.method, url, headers: hs, body: b, expectStatus: h.expectStatus ? [...h.expectStatus] : null };
+  if (url === null || hs === null || b === undefined) return null;
+  const withType = b?.addContentType ? { ...hs, 'Content-Type': { source: b.addContentType, parts: [b.addContentType] } } : hs;
+  return { method: h.method, url, headers: withType, body: b?.body ?? null, expectStatus: h.expectStatus ? [...h.expectStatus] : null };
 }
 
 /** Compiles one step; `inherited` is the runbook's and the tier's ssh, outermost first. */
@@ -158,7 +177,7 @@ export function compileStep(c: StepCompiler, s: StepDoc, at: Path, inherited: Re
       const http = s.http && compileHttp(c, s.http, [...at, 'http']);
       return http ? { ...common, http } : null;
     }
-    const promql = c.template(s.promql ?? '', c.scope(PROMQL_WHERE, PROMQL_REFS), [...at, 'promql']);
+    const promql = compilePromql(c, s.promql ?? '', [...at, 'promql']);
     return promql ? { ...common, promql } : null;
   }
   const own = compileSshLevel(c, s.ssh, [...at, 'ssh']);

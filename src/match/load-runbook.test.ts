@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { compileRunbook, loadRunbookFile } from './load-runbook.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { compileRunbook, loadRunbookFile, MAX_RUNBOOK_BYTES } from './load-runbook.js';
 import { formatIssue } from './runbook-issue.js';
 
 const FIXTURES = 'test/fixtures/runbooks';
@@ -85,6 +87,7 @@ const BAD: Array<[string, string[]]> = [
     ['http-url.yaml', [
       '11:33: url must start with http:// or https:// (not "ftp:")',
       '12:33: url must start with http:// or https://',
+      '13:33: url must start with a literal http:// or https:// ("{{ params.host }}" is in its scheme)',
       '14:59: a GET request has no body',
       '15:60: a HEAD request has no body',
       '16:33: url must start with http:// or https:// (not "localhost:")',
@@ -176,9 +179,9 @@ describe('loadRunbookFile with the good fixtures', () => {
     expect(rb?.tiers[0]?.verify).toMatchObject({ kind: 'promql', everyMs: 10_000, withinMs: 300_000, stableForMs: 20_000 });
     expect(rb?.tiers[0]?.verify?.kind === 'promql' && rb.tiers[0].verify.query.parts).toEqual([
       'vllm:num_requests_waiting{instance="',
-      { kind: 'label', name: 'instance' },
+      { kind: 'label', name: 'instance', escape: 'promql' },
       '", model_name="',
-      { kind: 'param', name: 'model' },
+      { kind: 'param', name: 'model', escape: 'promql' },
       '"} < 50',
     ]);
     expect(rb?.tiers[1]?.verify).toEqual({ kind: 'alertResolved', everyMs: 20_000, withinMs: 600_000, stableForMs: 60_000 });
@@ -219,5 +222,49 @@ describe('compileRunbook', () => {
   it('reports an unreadable file as an error result', async () => {
     const result = await loadRunbookFile(path.join(FIXTURES, 'no-such-file.yaml'));
     expect(result.errors[0]?.message).toMatch(/^cannot read: /);
+  });
+
+  it.each<[string, string, string]>([
+    ['!!js/function', 'description: !!js/function "function () { return 1 }"', '3:14: YAML: Unresolved tag: tag:yaml.org,2002:js/function'],
+    ['a local tag', 'description: !foo bar', '3:14: YAML: Unresolved tag: !foo'],
+    ['a verbatim tag', 'description: !<tag:example.com,2000:x> y', '3:14: YAML: Unresolved tag: tag:example.com,2000:x'],
+    ['the YAML 1.1 !!binary', 'description: !!binary aGk=', '3:14: YAML: Unresolved tag: tag:yaml.org,2002:binary'],
+  ])('refuses an unknown YAML tag (%s) with its line and column', (_what, line, want) => {
+    const result = compileRunbook('x.yaml', `name: a\nfaultClass: b\n${line}\nmatch: [alertname = "X"]\ntarget: t\ntiers: [{ name: t, steps: [{ name: s, run: [echo] }] }]\n`);
+    expect(result.runbook).toBeUndefined();
+    expect(result.errors.map(formatIssue)).toEqual([expect.stringContaining(`x.yaml:${want}`)]);
+    expect(result.errors[0]?.message).toContain('a runbook is plain YAML');
+  });
+
+  it.each<[string, string, string]>([
+    ['a backreference in a param pattern', "params: { v: { from: labels.v, pattern: '(a)\\1' } }", '5:41: invalid regex "(a)\\\\1": backreferences are not in RE2'],
+    ['a lookahead in a param pattern', "params: { v: { from: labels.v, pattern: '(?=a)a' } }", '5:41: invalid regex "(?=a)a": lookahead and lookbehind are not in RE2'],
+    ['a lookbehind in a matcher', 'match: [alertname = "X", \'v =~ "(?<!a)b"\']', '4:26: bad matcher "v =~ \\"(?<!a)b\\"": invalid regex "(?<!a)b": lookahead and lookbehind are not in RE2'],
+    ['a repeat over 1000 in a param pattern', "params: { v: { from: labels.v, pattern: 'a{1,5000}' } }", '5:41: invalid regex "a{1,5000}"'],
+  ])('refuses what RE2 cannot express: %s, with its line and column', (_what, line, want) => {
+    const head = line.startsWith('match') ? `${line}\n` : `match: [alertname = "X"]\n${line}\n`;
+    const text = `name: a\nfaultClass: b\ndescription: d\n${head}target: t\ntiers: [{ name: t, steps: [{ name: s, run: [echo] }] }]\n`;
+    const result = compileRunbook('x.yaml', text);
+    expect(result.runbook).toBeUndefined();
+    expect(result.errors.map(formatIssue)).toEqual([expect.stringContaining(`x.yaml:${want}`)]);
+  });
+
+  it('refuses a file over the size cap before parsing it, naming the file and the cap', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'remediator-rb-')), 'big.yaml');
+    // Valid YAML all the way: only the size is wrong with it.
+    const big = `${readFileSync(fixture('good', 'minimal.yaml'), 'utf8')}\n${'# padding\n'.repeat(MAX_RUNBOOK_BYTES / 10)}`;
+    writeFileSync(file, big);
+    const result = await loadRunbookFile(file);
+    expect(result.runbook).toBeUndefined();
+    expect(result.errors.map(formatIssue)).toEqual([`${file}: file is ${Buffer.byteLength(big)} bytes, over the 262144-byte (256 KiB) cap on a runbook file`]);
+    expect(compileRunbook('x.yaml', big).errors[0]?.message).toContain('over the 262144-byte (256 KiB) cap');
+  });
+
+  it('loads a file just under the cap', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'remediator-rb-')), 'ok.yaml');
+    const head = readFileSync(fixture('good', 'minimal.yaml'), 'utf8');
+    writeFileSync(file, `${head}\n${'#'.repeat(MAX_RUNBOOK_BYTES - Buffer.byteLength(head) - 2)}\n`);
+    const result = await loadRunbookFile(file);
+    expect(result.errors).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ describe('renderPlan with every step kind', () => {
             Authorization: { file: '/etc/remediator/admin.token', prefix: 'Bearer ' },
             'X-Api-Key': { file: '/etc/remediator/api.key' },
             'X-Pool': 'llama',
+            'Content-Type': 'application/json',
           },
           body: '{"model": "llama", "target": "node-1"}',
           expectStatus: [200, 204],
@@ -130,11 +131,13 @@ tiers:
     steps:
 `;
   it.each<[string, string, string, string]>([
-    ['a url that renders without a scheme', '{ name: s, http: { url: "{{ params.v }}/x" } }', 'example.com', 'step "s" url "example.com/x" is not a URL'],
-    ['a url that renders to another scheme', '{ name: s, http: { url: "{{ params.v }}" } }', 'file:///etc/passwd', 'is not http or https'],
-    ['a url with a space', '{ name: s, http: { url: "http://{{ params.v }}/" } }', 'a b', 'is not a URL'],
-    ['a url with a tab that URL would drop', '{ name: s, http: { url: "http://x/{{ params.v }}" } }', 'a\tb', 'is not a URL'],
-    ['a url carrying credentials', '{ name: s, http: { url: "http://{{ params.v }}/" } }', 'u:p@x', 'carries credentials'],
+    ['a url host with a space', '{ name: s, http: { url: "http://{{ params.v }}/" } }', 'a b', '"a b" is not a host name'],
+    ['a url host carrying credentials', '{ name: s, http: { url: "http://{{ params.v }}/" } }', 'u:p@x', 'is not a host name'],
+    ['a url host with a path', '{ name: s, http: { url: "http://{{ params.v }}:8000/health" } }', 'evil.example/x?', 'is not a host name'],
+    ['a url host with a port', '{ name: s, http: { url: "http://{{ params.v }}/health" } }', 'x:22', 'is not a host name'],
+    ['a url carrying credentials', '{ name: s, http: { url: "http://u:p@{{ params.v }}/" } }', 'x', 'carries credentials'],
+    ['a url path climbing with ..', '{ name: s, http: { url: "http://x/api/{{ params.v }}/drain" } }', '..', 'has a "." or ".." path segment'],
+    ['a url path climbing with .', '{ name: s, http: { url: "http://x/api/{{ params.v }}./drain" } }', '.', 'has a "." or ".." path segment'],
     ['a header with a line break', '{ name: s, http: { url: "http://x/", headers: { X-A: "{{ params.v }}" } } }', 'a\r\nX-B: c', 'step "s" header "X-A" renders with a line break'],
     ['an ssh host starting with "-"', '{ name: s, run: [echo], ssh: { host: "{{ params.v }}" } }', '-oProxyCommand=x', 'ssh host "-oProxyCommand=x" is not a host name'],
     ['an ssh host with a user in it', '{ name: s, script: "true", ssh: { host: "{{ params.v }}" } }', 'root@x', 'is not a host name'],
@@ -144,6 +147,27 @@ tiers:
     const r = renderPlan(rb, { ...input('i', { v: value }), target: 't x' });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toContain(message);
+  });
+
+  it.each<[string, string]>([
+    ['{{ params.v }}/x', '"{{ params.v }}" is in its scheme'],
+    ['h{{ params.v }}', '"{{ params.v }}" is in its scheme'],
+  ])('refuses at load a url whose scheme is templated: %s', (url, message) => {
+    const r = compileRunbook('x.yaml', `${HEAD}      - { name: s, http: { url: "${url}" } }\n`);
+    expect(r.errors.map(formatIssue)).toEqual([`x.yaml:10:33: url must start with a literal http:// or https:// (${message})`]);
+  });
+
+  it.each<[string, string, string]>([
+    ['http://x/a/{{ params.v }}', 'a\tb/../c', 'http://x/a/a%09b%2F..%2Fc'],
+    ['http://x/q?name={{ params.v }}&fixed=1', 'v&admin=true#f', 'http://x/q?name=v%26admin%3Dtrue%23f&fixed=1'],
+    ['http://x/#{{ params.v }}', 'a b', 'http://x/#a%20b'],
+    ['http://[{{ params.v }}]:8000/', '2001:db8::1', 'http://[2001:db8::1]:8000/'],
+    ['http://{{ params.v }}:8000/x', 'node-1.example', 'http://node-1.example:8000/x'],
+  ])('percent-encodes values in a url path, query and fragment, and checks hosts: %s', (url, value, rendered) => {
+    const rb = compile(`${HEAD}      - { name: s, http: { url: "${url}" } }\n`);
+    const r = renderPlan(rb, { ...input('i', { v: value }), target: 't' });
+    if (!r.ok) throw new Error(r.message);
+    expect(r.plan.tiers[0]?.steps[0]?.http?.url).toBe(rendered);
   });
 
   it('fails the plan when the precheck names an absent optional param', () => {

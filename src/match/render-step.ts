@@ -11,6 +11,17 @@ const SSH_HOST = /^[A-Za-z0-9_.:%[\]][A-Za-z0-9_.:%[\]-]{0,254}$/;
 const LINE_BREAK = /[\r\n\0]/;
 // new URL() silently drops tabs and line breaks and trims spaces, so what it parsed would not be what the plan says.
 const URL_UNSAFE = /[\s\p{Cc}]/u;
+// URL parsing resolves "." and ".." segments (%2e spelled too), so a value "..", encoded or not, could climb the path.
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+function hasDotSegment(url: string): boolean {
+  const afterScheme = url.indexOf('//');
+  const start = afterScheme < 0 ? -1 : url.slice(afterScheme + 2).search(/[/\\?#]/);
+  if (start < 0) return false;
+  const rest = url.slice(afterScheme + 2 + start);
+  const path = rest.split(/[?#]/, 1)[0] ?? '';
+  return path.split(/[/\\]/).some((segment) => DOT_SEGMENT.test(segment));
+}
 
 function render(t: Template, ctx: RenderContext, what: string): string {
   const r = renderTemplate(t, ctx);
@@ -41,7 +52,9 @@ function checkUrl(url: string, step: string): void {
         ? 'is not http or https'
         : parsed.username !== '' || parsed.password !== ''
           ? 'carries credentials (put them in a header read from a file)'
-          : null;
+          : hasDotSegment(url)
+            ? 'has a "." or ".." path segment'
+            : null;
   if (why !== null) throw new StepRenderError(`step "${step}" url ${JSON.stringify(url.slice(0, 200))} ${why}`);
 }
 

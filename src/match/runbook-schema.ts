@@ -57,7 +57,10 @@ const http = z.strictObject({
   headers: z
     .record(z.string().regex(HEADER_NAME, { error: "header names are HTTP tokens (A-Z a-z 0-9 and !#$%&'*+.^_`|~-)" }), z.union([z.string(), headerFile]))
     .default({}),
-  body: z.string().optional(),
+  body: z
+    .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
+    .optional()
+    .meta({ description: 'text (escaped by its Content-Type: JSON, form or text/plain), or a map or list sent as JSON; templates in string values' }),
   expectStatus: z.array(z.int().min(100).max(599)).min(1).optional().meta({ description: 'default: any 2xx' }),
 });
 

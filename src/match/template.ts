@@ -1,7 +1,7 @@
 /** `{{ ... }}` templates: compiled once when a runbook loads, rendered without parsing on the hot path. */
 
 import type { LabelSet } from '../core/alert.js';
-import type { Template, TemplateRef } from '../core/runbook.js';
+import type { RefEscape, Template, TemplateRef } from '../core/runbook.js';
 import type { Compiled } from './matcher.js';
 
 export type RefKind = TemplateRef['kind'];
@@ -84,7 +84,7 @@ function refValue(ref: TemplateRef, ctx: RenderContext): string | undefined {
       return Object.hasOwn(ctx.params, ref.name) ? ctx.params[ref.name] : undefined;
     case 'label': {
       const v: unknown = ctx.labels?.[ref.name];
-      return promqlString(typeof v === 'string' ? v : '');
+      return typeof v === 'string' ? v : '';
     }
     case 'target':
       return ctx.target;
@@ -97,11 +97,34 @@ function refValue(ref: TemplateRef, ctx: RenderContext): string | undefined {
   }
 }
 
+// A host may not carry what ends or reshapes a URL's authority: path, query, fragment, user info, port.
+const URL_HOST = /^[A-Za-z0-9._~%-]*$/;
+// An IPv6 address (two colons at least), for `[{{ params.host }}]`; unbracketed it makes no valid URL.
+const URL_IPV6 = /^[0-9A-Fa-f.%]*:[0-9A-Fa-f.%]*:[0-9A-Fa-f:.%]*$/;
+
+/** Escapes a value for where its reference sits; a value that cannot sit there safely is an error. */
+function escaped(value: string, escape: RefEscape | undefined, ref: TemplateRef): Compiled<string> {
+  switch (escape ?? (ref.kind === 'label' ? 'promql' : undefined)) {
+    case 'promql':
+      return { ok: true, value: promqlString(value) };
+    case 'json':
+      return { ok: true, value: JSON.stringify(value).slice(1, -1) };
+    case 'form':
+    case 'url':
+      if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) return { ok: false, message: 'is not well-formed Unicode' };
+      return { ok: true, value: encodeURIComponent(value) };
+    case 'host':
+      return URL_HOST.test(value) || URL_IPV6.test(value) ? { ok: true, value } : { ok: false, message: `${JSON.stringify(value.slice(0, 200))} is not a host name (in a url's host)` };
+    case undefined:
+      return { ok: true, value };
+  }
+}
+
 function refName(ref: TemplateRef): string {
   return ref.kind === 'param' ? `params.${ref.name}` : ref.kind === 'label' ? `labels.${ref.name}` : ref.kind;
 }
 
-/** Renders a compiled template; a reference with no value (an absent optional param, say) is an error, never "". */
+/** Renders a compiled template, each value escaped for where it sits; a reference with no value (an absent optional param, say) is an error, never "". */
 export function renderTemplate(template: Template, ctx: RenderContext): Compiled<string> {
   const parts = template.parts;
   if (parts.length === 1 && typeof parts[0] === 'string') return { ok: true, value: parts[0] };
@@ -113,7 +136,9 @@ export function renderTemplate(template: Template, ctx: RenderContext): Compiled
     }
     const v = refValue(part, ctx);
     if (v === undefined) return { ok: false, message: `"{{ ${refName(part)} }}" has no value` };
-    out += v;
+    const e = escaped(v, part.escape, part);
+    if (!e.ok) return { ok: false, message: `"{{ ${refName(part)} }}" ${e.message}` };
+    out += e.value;
   }
   return { ok: true, value: out };
 }

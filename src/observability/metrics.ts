@@ -5,6 +5,9 @@ import { GUARD_REASONS, RUN_STATES, type GuardReason } from '../core/run.js';
 
 const RUN_CREATING: readonly GuardReason[] = ['cooldown', 'shadow', 'target_busy', 'pool_busy', 'rate_limited'];
 
+/** The codes remediator_http_refusals_total counts; MAX_CONNECTIONS is a connection dropped at limits.maxConnections. */
+export const HTTP_REFUSAL_CODES = ['UNAUTHORIZED', 'HOST_NOT_ALLOWED', 'CROSS_SITE', 'UNSUPPORTED_MEDIA_TYPE', 'BODY_TOO_LARGE', 'BAD_ENCODING', 'MAX_CONNECTIONS'] as const;
+
 /** The decision a reason belongs to: a run exists (it may wait) or it does not (skipped). */
 export function decisionOf(reason: GuardReason): 'run' | 'skip' {
   return RUN_CREATING.includes(reason) ? 'run' : 'skip';
@@ -26,6 +29,7 @@ export interface Metrics {
   readonly webhookDuration: Histogram;
   readonly escalations: Counter<'reason'>;
   readonly reportErrors: Counter<'kind'>;
+  readonly httpRefusals: Counter<'code'>;
 }
 
 /** Creates and registers every metric, with known label values initialised to zero. */
@@ -46,6 +50,7 @@ export function createMetrics(registry: Registry): Metrics {
     runbooksLoaded: new Gauge({ name: 'remediator_runbooks_loaded', help: 'Runbooks in force.', registers }),
     escalations: new Counter({ name: 'remediator_escalations_total', help: 'Escalations recorded (guard refusals and runs that failed), by reason.', labelNames: ['reason'], registers }),
     reportErrors: new Counter({ name: 'remediator_report_errors_total', help: 'Reporting calls (Grafana, Alertmanager) that failed after their retries, by kind.', labelNames: ['kind'], registers }),
+    httpRefusals: new Counter({ name: 'remediator_http_refusals_total', help: 'HTTP requests refused before any work (auth, host, cross-site, type, size), and connections dropped at the cap, by code.', labelNames: ['code'], registers }),
     webhookDuration: new Histogram({ name: 'remediator_webhook_duration_seconds', help: 'Time to decide, commit and answer a webhook delivery.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], registers }),
   };
   for (const status of ['firing', 'resolved']) m.alertsReceived.inc({ status }, 0);
@@ -57,5 +62,6 @@ export function createMetrics(registry: Registry): Metrics {
   for (const reason of ['param_invalid', 'attempts_exhausted', 'fleet_breaker', 'stale', 'failed', 'interrupted', 'approval_timeout', 'still_firing']) {
     m.escalations.inc({ reason }, 0);
   }
+  for (const code of HTTP_REFUSAL_CODES) m.httpRefusals.inc({ code }, 0);
   return m;
 }

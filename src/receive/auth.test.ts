@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { authorizationMatches, isLoopback, secretEquals } from './auth.js';
+import { authorizationMatches, isLoopback, principalFor, secretEquals } from './auth.js';
 
 const creds = { bearerTokens: ['s3cret-token'], basic: [{ username: 'am', password: 'pa:ss' }] };
 const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
@@ -18,6 +18,18 @@ describe('authorizationMatches', () => {
     ['another scheme', 'Digest s3cret-token', false],
   ])('answers %s with %s', (_what, header, expected) => {
     expect(authorizationMatches(header, creds)).toBe(expected);
+  });
+});
+
+describe('principalFor', () => {
+  it.each([
+    ['a bearer token', 'Bearer s3cret-token', 'token:operate'],
+    ['basic credentials', basic('am', 'pa:ss'), 'am'],
+    ['a wrong password', basic('am', 'nope'), null],
+    ['a wrong token', 'Bearer nope', null],
+    ['no header', undefined, null],
+  ])('names the principal of %s', (_what, header, expected) => {
+    expect(principalFor(header, creds, 'operate')).toBe(expected);
   });
 });
 

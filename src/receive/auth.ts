@@ -18,13 +18,16 @@ function isOpen(creds: RoleCredentials): boolean {
   return creds.bearerTokens.length === 0 && creds.basic.length === 0;
 }
 
-/** true when the Authorization header satisfies the credentials; every candidate is compared, without early exit. */
-export function authorizationMatches(header: string | undefined, creds: RoleCredentials): boolean {
-  if (header === undefined) return false;
-  let ok = false;
+/**
+ * Who the Authorization header proves to be under these credentials: the basic-auth user name, or
+ * `token:<role>` for a bearer token; null when nothing matches. Every candidate is compared, without early exit.
+ */
+export function principalFor(header: string | undefined, creds: RoleCredentials, role: Role): string | null {
+  if (header === undefined) return null;
+  let who: string | null = null;
   const bearer = /^Bearer\s+(.+)$/i.exec(header);
   if (bearer?.[1] !== undefined) {
-    for (const token of creds.bearerTokens) ok = secretEquals(bearer[1].trim(), token) || ok;
+    for (const token of creds.bearerTokens) if (secretEquals(bearer[1].trim(), token)) who = `token:${role}`;
   }
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
   if (basic?.[1] !== undefined) {
@@ -33,10 +36,24 @@ export function authorizationMatches(header: string | undefined, creds: RoleCred
     if (i >= 0) {
       const user = decoded.slice(0, i);
       const pass = decoded.slice(i + 1);
-      for (const b of creds.basic) ok = (secretEquals(user, b.username) && secretEquals(pass, b.password)) || ok;
+      for (const b of creds.basic) if (secretEquals(user, b.username) && secretEquals(pass, b.password)) who = b.username;
     }
   }
-  return ok;
+  return who;
+}
+
+/** true when the Authorization header satisfies the credentials. */
+export function authorizationMatches(header: string | undefined, creds: RoleCredentials): boolean {
+  return principalFor(header, creds, 'read') !== null;
+}
+
+/** The principal of a request on an open role. */
+export const ANONYMOUS = 'anonymous';
+
+/** The authenticated principal requireRole recorded for this request (ANONYMOUS on an open role). */
+export function principalOf(res: Response): string {
+  const who: unknown = res.locals.principal;
+  return typeof who === 'string' ? who : ANONYMOUS;
 }
 
 /** The roles whose credentials grant `role`: operate includes read. */
@@ -49,13 +66,23 @@ export function roleIsOpen(auth: Config['auth'], role: Role): boolean {
   return isOpen(auth[role]);
 }
 
-/** Express middleware that refuses a request without the role's credentials, before its body is read. */
+/** Express middleware that refuses a request without the role's credentials, before its body is read; records the principal. */
 export function requireRole(auth: Config['auth'], role: Role) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (roleIsOpen(auth, role)) return next();
+    if (roleIsOpen(auth, role)) {
+      res.locals.principal = ANONYMOUS;
+      return next();
+    }
     const header = req.headers.authorization;
-    const granted = grantingRoles(role).some((r) => !isOpen(auth[r]) && authorizationMatches(header, auth[r]));
-    if (granted) return next();
+    let who: string | null = null;
+    for (const r of grantingRoles(role)) {
+      if (isOpen(auth[r])) continue;
+      who = principalFor(header, auth[r], r) ?? who;
+    }
+    if (who !== null) {
+      res.locals.principal = who;
+      return next();
+    }
     res.setHeader('WWW-Authenticate', 'Bearer realm="remediator"');
     next(new RemediatorError('UNAUTHORIZED', header === undefined ? 'credentials are missing' : `credentials are not valid for the ${role} role`));
   };

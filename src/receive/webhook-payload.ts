@@ -2,11 +2,10 @@
 
 import { labelSet, type Alert, type LabelSet } from '../core/alert.js';
 import { RemediatorError } from '../core/errors.js';
+import { canonicalInstant } from '../core/instant.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const FINGERPRINT = /^[0-9a-f]{1,64}$/;
-// RFC 3339 with any number of fraction digits (Alertmanager sends ms or ns).
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_ALERTS = 10_000;
 
 export interface WebhookBody {
@@ -50,8 +49,9 @@ function status(v: unknown, where: string): 'firing' | 'resolved' {
 function parseAlert(v: unknown, i: number): Alert {
   const where = `alerts[${i}]`;
   if (!isPlainObject(v)) throw bad(`${where} must be an object`);
-  const startsAt = str(v.startsAt, `${where}.startsAt`);
-  if (!RFC3339.test(startsAt) || Number.isNaN(Date.parse(startsAt))) throw bad(`${where}.startsAt must be an RFC 3339 time`);
+  // One instant, one spelling: the episode key compares instants, whatever offset or fraction digits a sender used.
+  const startsAt = canonicalInstant(str(v.startsAt, `${where}.startsAt`));
+  if (startsAt === null) throw bad(`${where}.startsAt must be an RFC 3339 time that names a real instant`);
   const fingerprint = str(v.fingerprint, `${where}.fingerprint`);
   if (!FINGERPRINT.test(fingerprint)) throw bad(`${where}.fingerprint must be lowercase hex`);
   const labels = stringMap(v.labels, `${where}.labels`, true);

@@ -8,8 +8,7 @@
 import { abortableDelay } from '../execute/abortable-delay.js';
 import { toError } from '../core/errors.js';
 import type { Escalation } from '../history/run-store.js';
-import { isAlertFiring } from '../verify/alert-firing.js';
-import type { PrometheusClient } from '../verify/prometheus-client.js';
+import type { AlertStateOracle } from '../verify/alert-state.js';
 import type { AlertmanagerClient, PostableAlert } from './alertmanager-client.js';
 import { iso, msOf, reportFailure, type ReportContext } from './report-context.js';
 import type { PostedAlertRecord } from './report-record.js';
@@ -27,7 +26,7 @@ export interface OutboxSettings {
   readonly alertTtlMs: number;
   /** How often a posted alert is checked and posted again; keep it well under alertTtlMs. */
   readonly repostEveryMs: number;
-  /** Without Prometheus (or while it cannot answer), re-posting stops this long after the first post. */
+  /** While no source can tell whether the original still fires, re-posting stops this long after the first post. */
   readonly maxAgeMs: number;
   /** At start, escalations posted within this are picked up again for re-posting. */
   readonly resumeWindowMs: number;
@@ -54,7 +53,8 @@ export interface OutboxDeps {
   readonly ctx: ReportContext;
   readonly store: ReportStore;
   readonly reports: RunReports;
-  readonly prometheus: PrometheusClient | null;
+  /** Whether the original alert still fires (Alertmanager, Prometheus where it carried it); null: never known. */
+  readonly alertState: AlertStateOracle | null;
   readonly faultClassOf: (runbook: string) => string | null;
   readonly settings: Partial<OutboxSettings>;
 }
@@ -191,10 +191,13 @@ export class EscalationOutbox {
     await this.recordInRun(esc, () => ({ ...recordOf(esc, alert, postedAt), error }));
   }
 
+  /** true while the original fires (a person's silence hides it, it does not end it), false once it ended, null when unknown. */
   private async stillFiring(entry: LiveAlert): Promise<boolean | null> {
-    if (this.deps.prometheus === null) return null;
+    if (this.deps.alertState === null) return null;
     try {
-      return await isAlertFiring(this.deps.prometheus, entry.escalation.alert.labels, { signal: this.stopper.signal, timeoutMs: this.ctx.retry.budgetMs });
+      const signal = AbortSignal.any([this.stopper.signal, AbortSignal.timeout(this.ctx.retry.budgetMs)]);
+      const { state } = await this.deps.alertState(entry.escalation.alert, { signal });
+      return state === 'unknown' ? null : state !== 'ended';
     } catch (thrown) {
       this.ctx.logger.warn({ err: toError(thrown), escalationId: entry.escalation.id }, 'could not tell whether the escalated alert still fires');
       return null;
@@ -228,7 +231,7 @@ export class EscalationOutbox {
   private async resume(): Promise<void> {
     if (this.ctx.alertmanager === null) return;
     const now = this.ctx.clock.now();
-    const window = this.deps.prometheus === null ? this.settings.maxAgeMs : this.settings.resumeWindowMs;
+    const window = this.deps.alertState === null ? this.settings.maxAgeMs : this.settings.resumeWindowMs;
     try {
       const page = await this.deps.store.listEscalations({}, { limit: 200, cursor: null });
       for (const esc of page.items) {

@@ -7,7 +7,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import type { RunDetail, RunReason, RunState } from '../core/run.js';
 import type { Logger } from '../observability/logger.js';
-import type { PrometheusClient } from '../verify/prometheus-client.js';
+import type { AlertStateOracle } from '../verify/alert-state.js';
 import type { AlertmanagerClient } from './alertmanager-client.js';
 import { createEscalationOutbox, type OutboxSettings } from './escalation-outbox.js';
 import type { GrafanaClient } from './grafana-client.js';
@@ -27,7 +27,7 @@ export interface ReporterOptions {
   readonly alertmanager: AlertmanagerClient | null;
   readonly grafana: GrafanaClient | null;
   /** Tells whether an escalated alert still fires; without it, escalations are re-posted until outbox.maxAgeMs. */
-  readonly prometheus: PrometheusClient | null;
+  readonly alertState: AlertStateOracle | null;
   readonly store: ReportStore;
   readonly logger: Logger;
   /** Called once per reporting operation that failed after its retries (count it as a metric). */
@@ -83,7 +83,7 @@ export function createReporter(options: ReporterOptions): Reporter {
     ctx,
     store: options.store,
     reports,
-    prometheus: options.prometheus,
+    alertState: options.alertState,
     faultClassOf: options.faultClassOf ?? (() => null),
     settings: options.outbox ?? {},
   });

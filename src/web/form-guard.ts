@@ -8,6 +8,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { RemediatorError } from '../core/errors.js';
+import { crossSiteReason } from '../receive/cross-site-guard.js';
 
 export type FormAction = 'cancel' | 'approve';
 
@@ -19,29 +20,14 @@ export interface FormGuard {
   check(req: Request, action: FormAction, runId: string): void;
 }
 
-function sameOrigin(req: Request, publicURL: string): boolean {
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin') return false;
-  const origin = req.headers.origin;
-  if (origin === undefined) return true;
-  let parsed: URL;
-  try {
-    parsed = new URL(origin);
-  } catch {
-    return false; // "null" (sandboxed frames, some redirects) and anything unparsable
-  }
-  if (parsed.origin === new URL(publicURL).origin) return true;
-  // Behind a TLS proxy the scheme may differ from the one this process sees, so the host decides.
-  return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.host === req.headers.host;
-}
-
 /** A guard with its own random key (each process has its own: a form from another replica must be reloaded). */
 export function createFormGuard(publicURL: string, key: Buffer = randomBytes(32)): FormGuard {
   const token = (action: FormAction, runId: string): string => createHmac('sha256', key).update(`${action}\0${runId}`).digest('base64url');
   return {
     token,
     check(req, action, runId) {
-      if (!sameOrigin(req, publicURL)) throw new RemediatorError('FORBIDDEN', 'the form was not sent from this site');
+      // The app's cross-site guard refused these already; checked again so the form never depends on the order of middleware.
+      if (crossSiteReason(req.headers, publicURL) !== null) throw new RemediatorError('FORBIDDEN', 'the form was not sent from this site');
       const given = (req.body as { token?: unknown } | undefined)?.token;
       const expected = Buffer.from(token(action, runId));
       const buf = typeof given === 'string' ? Buffer.from(given) : Buffer.alloc(0);

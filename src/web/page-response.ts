@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../config/config.js';
 import { RemediatorError, toError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { RefusalLog } from '../receive/refusal-log.js';
 import { html, link, sitePath, type HtmlValue } from './html.js';
 import { layout } from './page-layout.js';
 
@@ -50,10 +51,12 @@ function asRemediatorError(err: unknown): RemediatorError {
 }
 
 /** Error middleware for the pages: the API's error codes rendered as HTML, with the status they carry. */
-export function pageErrors(deps: { readonly config: Config; readonly logger: Logger }) {
+export function pageErrors(deps: { readonly config: Config; readonly logger: Logger; readonly refusals?: RefusalLog }) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const e = asRemediatorError(err);
     if (e.httpStatus >= 500) deps.logger.error({ err: toError(e.cause ?? e), path: req.path, code: e.code }, 'page failed');
+    else deps.refusals?.refused(e.code, { path: req.path, method: req.method, reason: e.message }, 'request refused');
+    if (e.code === 'BODY_TOO_LARGE') res.setHeader('Connection', 'close');
     if (e.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', challenge(deps.config.auth));
     const title = TITLES[e.httpStatus] ?? 'Error';
     const message = e.httpStatus >= 500 ? 'Something went wrong; the log has the details.' : e.message;

@@ -3,7 +3,7 @@
 import { formatDuration } from '../core/duration.js';
 import { ACTIVE_STATES, type RunDetail, type TierRecord } from '../core/run.js';
 import type { PlannedTier } from '../core/runbook.js';
-import type { VerifyRecord } from '../verify/verify-record.js';
+import type { VerificationRecord, VerifyRecord } from '../core/verification.js';
 import type { FormAction } from './form-guard.js';
 import { externalHref, html, link, sitePath, type HtmlValue, type SafeHtml } from './html.js';
 import { durationBetween, facts, jsonBlock, mapTable, stateBadge, when } from './page-layout.js';
@@ -17,8 +17,8 @@ export interface RunPageContext {
   readonly token: (action: FormAction, runId: string) => string;
 }
 
-function verifyView(record: unknown, planned: PlannedTier | undefined): HtmlValue {
-  const v = record as Partial<VerifyRecord> | null;
+function verifyView(record: VerificationRecord | null, planned: PlannedTier | undefined): HtmlValue {
+  const v: Partial<VerifyRecord> | null = record;
   if (v === null || typeof v !== 'object') {
     const def = planned?.verify;
     if (!def) return html`<p class="muted">No verification: the tier succeeds when its steps do.</p>`;
@@ -71,11 +71,12 @@ function actionsView(run: RunDetail, ctx: RunPageContext): HtmlValue {
   if (!ACTIVE_STATES.includes(run.state)) return null;
   const api = `${ctx.publicURL.replace(/\/+$/, '')}/api/v1/runs/${encodeURIComponent(run.id)}`;
   const approve = run.state === 'awaiting_approval';
-  const approver = html`<label>approver (when not signed in with basic auth) <input type="text" name="approver" pattern="[\\w.@+\\-]{1,128}" size="16"></label> `;
-  const curl = [`curl -X POST -H "Authorization: Bearer $TOKEN" ${api}/cancel`];
-  if (approve) curl.push(`curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"approver":"you"}' ${api}/approve`);
+  const note = html`<label>note (recorded after your sign-in name) <input type="text" name="note" maxlength="128" size="24"></label> `;
+  const json = `-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json'`;
+  const curl = [`curl -X POST ${json} ${api}/cancel`];
+  if (approve) curl.push(`curl -X POST ${json} -d '{"note":"why"}' ${api}/approve`);
   return html`<h2>Actions</h2><p class="muted">These need the operate role.</p>
-${approve ? actionForm(run, 'approve', ctx, approver) : ''}${actionForm(run, 'cancel', ctx, '')}
+${approve ? actionForm(run, 'approve', ctx, note) : ''}${actionForm(run, 'cancel', ctx, '')}
 <p class="muted">Or with the API:</p><pre>${curl.join('\n')}</pre>`;
 }
 

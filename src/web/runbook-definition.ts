@@ -6,8 +6,6 @@ import { html, type HtmlValue, type SafeHtml } from './html.js';
 import { facts } from './page-layout.js';
 
 const dur = (ms: number): string => formatDuration(ms);
-/** Patterns are compiled fully anchored; the page shows what the author wrote. */
-const patternSource = (re: RegExp): string => /^\^\(\?:([\s\S]*)\)\$$/.exec(re.source)?.[1] ?? re.source;
 const src = (t: Template | null | undefined): HtmlValue => (t ? html`<code>${t.source}</code>` : null);
 
 function headerSource(value: HeaderValue<Template>): HtmlValue {
@@ -60,7 +58,7 @@ export function runbookDefinition(rb: Runbook): SafeHtml {
   const s = rb.safety;
   const matchers = rb.matchers.map((m) => html`<li><code>${m.name} ${m.op} ${JSON.stringify(m.value)}</code></li>`);
   const params = rb.params.map(
-    (p) => html`<tr><td>${p.name}</td><td><code>${p.source}.${p.key}</code></td><td><code>${patternSource(p.pattern)}</code></td>
+    (p) => html`<tr><td>${p.name}</td><td><code>${p.source}.${p.key}</code></td><td><code>${p.pattern.source}</code></td>
 <td>${p.transform ?? ''}</td><td>${p.optional ? 'yes' : 'no'}</td><td>${p.allowLeadingDash ? 'yes' : 'no'}</td></tr>`,
   );
   return html`<h2>Matchers</h2><ul>${matchers}</ul>

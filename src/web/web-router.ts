@@ -7,6 +7,8 @@ import { RemediatorError } from '../core/errors.js';
 import type { RunStore } from '../history/run-store.js';
 import type { Logger } from '../observability/logger.js';
 import { requireRole } from '../receive/auth.js';
+import { refuseOversizedBody } from '../receive/json-body.js';
+import type { RefusalLog } from '../receive/refusal-log.js';
 import { decisionsPage } from './decisions-page.js';
 import { createFormGuard, type FormGuard } from './form-guard.js';
 import { decisionListQuery, runListQuery } from './list-query.js';
@@ -26,6 +28,8 @@ export interface WebDeps {
   readonly abortRun: (runId: string, reason: 'canceled') => void;
   readonly onApproved: (runId: string) => void;
   readonly onEndedHere: (runId: string) => void;
+  /** Where refused requests are counted and (rate-limited) logged; none by default. */
+  readonly refusals?: RefusalLog;
   /** The form guard; by default one with a fresh random key. */
   readonly formGuard?: FormGuard;
 }
@@ -54,7 +58,12 @@ export function webRouter(deps: WebDeps): Router {
   const router = Router();
   const read = [pageHeaders, requireRole(deps.config.auth, 'read')];
   // Credentials are checked before the form body is read.
-  const operate = [pageHeaders, requireRole(deps.config.auth, 'operate'), express.urlencoded({ extended: false, limit: 4096, parameterLimit: 10 })];
+  const operate = [
+    pageHeaders,
+    requireRole(deps.config.auth, 'operate'),
+    refuseOversizedBody(4096),
+    express.urlencoded({ extended: false, limit: 4096, parameterLimit: 10 }),
+  ];
   const guard = deps.formGuard ?? createFormGuard(deps.config.publicURL);
 
   router.get('/', ...read, (_req, res) => res.redirect(302, '/runs'));

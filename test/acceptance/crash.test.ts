@@ -66,7 +66,7 @@ tiers:
         runbooks: './runbooks',
         store: { url: 'sqlite:./data/remediator.db' },
         auth: { webhook: { bearerTokenFile: tokenFile }, read: { bearerTokenFile: tokenFile }, operate: { bearerTokenFile: tokenFile } },
-        limits: { maxConcurrentRuns: 8, lease: '3s', killGrace: '1s' },
+        limits: { maxConcurrentRuns: 8, lease: '3s', killGrace: '1s', maxRunStartsPerMinute: 1000 },
       },
     });
     await service.waitReady();

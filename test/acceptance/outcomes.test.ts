@@ -172,7 +172,7 @@ describe('Grafana annotations', () => {
 });
 
 describe('approval: required', () => {
-  it('waits for a person, resumes when approved, and records who approved', async () => {
+  it('waits for a person, resumes when approved, and records who approved: the principal, with the body\'s name as a note', async () => {
     await fire('approved', 'node-p');
     const waiting = await runFor('approved', (r) => r.state === 'awaiting_approval');
     const asking = await eventually(async () => (await listAlerts(am.url, { alertname: 'RemediationAwaitingApproval', original_alertname: 'approved' }))[0], 20_000, 'RemediationAwaitingApproval');
@@ -180,7 +180,7 @@ describe('approval: required', () => {
     const res = await env.api('POST', `/api/v1/runs/${waiting.id}/approve`, { approver: 'alice' });
     expect(res.status).toBe(202);
     const done = await runFor('approved', ended);
-    expect(done).toMatchObject({ state: 'succeeded', approvedBy: 'alice', tiers: [{ state: 'failed' }, { state: 'succeeded' }] });
+    expect(done).toMatchObject({ state: 'succeeded', approvedBy: 'token:operate (note: alice)', tiers: [{ state: 'failed' }, { state: 'succeeded' }] });
     expect((await env.api('POST', `/api/v1/runs/${waiting.id}/approve`)).status).toBe(409);
   }, 60_000);
 

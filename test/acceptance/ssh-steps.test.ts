@@ -74,7 +74,7 @@ tiers:
         run: [echo, reached]
 `,
     },
-    `ssh: { user: ${sshd.user}, privateKeyFile: ${sshd.privateKeyFile}, knownHostsFile: ${sshd.knownHostsFile}, connectTimeout: 2s }`,
+    `ssh: { user: ${sshd.user}, privateKeyFile: ${sshd.privateKeyFile}, knownHostsFile: ${sshd.knownHostsFile}, connectTimeout: 2s, allowHosts: ["127.0.0.0/8"] }`,
   );
 }, 60_000);
 

@@ -7,6 +7,7 @@ import type { SqliteRunStore } from '../../src/history/sqlite/sqlite-store.js';
 import { waitFor } from '../support/wait-for.js';
 import { cmd, executorDeps, insertAndClaim, OWNER, openStore, script, shiftableClock, wait } from './executor-harness.js';
 import { fixtureScript, processGone, readPids } from './processes.js';
+import { fullRecord } from '../verify/full-record.js';
 
 const stores: SqliteRunStore[] = [];
 afterEach(async () => {
@@ -129,7 +130,7 @@ describe('executeRun', () => {
     const seen: (number | undefined)[] = [];
     const verifyTier: VerifyTier = async (input) => {
       seen.push(input.resumeFrom);
-      return { verified: true, ok: true, record: { outcome: 'verified' } };
+      return { verified: true, ok: true, record: fullRecord({ outcome: 'verified' }) };
     };
     // The first worker ran the step and began verifying, then died: its records are all a reclaim has.
     await store.startTier(first.runId, first.fence, 0);
@@ -152,7 +153,7 @@ describe('executeRun', () => {
     const during: unknown[] = [];
     const verifyTier: VerifyTier = async (input) => {
       during.push((await store.getRun(input.runId))?.tiers[0]?.verify);
-      return { verified: false, ok: false, record: { outcome: 'timed_out' }, reason: 'verify_timed_out' };
+      return { verified: false, ok: false, record: fullRecord({ kind: 'alertResolved', outcome: 'timed_out' }), reason: 'verify_timed_out' };
     };
     await executeRun(executorDeps(store, { verifyTier }), claimed);
     expect(during).toEqual([expect.objectContaining({ kind: 'alertResolved', outcome: 'running', startedAt: expect.any(String) })]);

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from '@jest/globals';
 import type { RunDetail } from '../../src/core/run.js';
+import { createAlertStateOracle } from '../../src/verify/alert-state.js';
 import { createPrometheusClient } from '../../src/verify/prometheus-client.js';
 import { createAlertmanagerClient } from '../../src/report/alertmanager-client.js';
 import { createReporter, type Reporter, type ReporterOptions } from '../../src/report/reporter.js';
@@ -34,7 +35,7 @@ describe('the reporter with a real Alertmanager 0.25', () => {
       publicURL: PUBLIC_URL,
       alertmanager: createAlertmanagerClient({ url: am.url, timeoutMs: 1000 }),
       grafana: null,
-      prometheus: null,
+      alertState: null,
       store: h.store,
       logger: h.logger,
       onReportError: h.onReportError,
@@ -159,7 +160,9 @@ describe('the reporter with a real Alertmanager 0.25', () => {
 
   it('re-posts RemediationFailed while Prometheus says the alert fires, and resolves it once it stops', async () => {
     await reporter.stop();
-    reporter = make({ prometheus: createPrometheusClient({ url: prometheus.url, timeoutMs: 1000 }) });
+    reporter = make({
+      alertState: createAlertStateOracle({ store: h.store, alertmanager: null, prometheus: createPrometheusClient({ url: prometheus.url, timeoutMs: 1000 }), logger: h.logger }),
+    });
     const labels = freshLabels();
     const run = await h.endRun(await startRun(labels), 'failed');
     await h.store.recordEscalation({ runbook: run.runbook, runId: run.id, reason: 'failed', alert: run.alert, target: run.target });

@@ -20,7 +20,7 @@ describe('the reporter with Grafana', () => {
       publicURL: PUBLIC_URL,
       alertmanager: null,
       grafana: createGrafanaClient({ url: grafana.url, token: grafana.token, timeoutMs: 300 }),
-      prometheus: null,
+      alertState: null,
       store: h.store,
       logger: h.logger,
       onReportError: h.onReportError,
@@ -104,7 +104,7 @@ describe('the reporter with Grafana', () => {
       publicURL: PUBLIC_URL,
       alertmanager: null,
       grafana: createGrafanaClient({ url: grafana.url, token: 'wrong-token', timeoutMs: 300 }),
-      prometheus: null,
+      alertState: null,
       store: h.store,
       logger: h.logger,
       onReportError: h.onReportError,
@@ -121,7 +121,7 @@ describe('the reporter without Grafana', () => {
   it('records the annotation as not configured', async () => {
     const h = await openReportHarness();
     try {
-      const reporter = createReporter({ publicURL: PUBLIC_URL, alertmanager: null, grafana: null, prometheus: null, store: h.store, logger: h.logger });
+      const reporter = createReporter({ publicURL: PUBLIC_URL, alertmanager: null, grafana: null, alertState: null, store: h.store, logger: h.logger });
       const run = await h.startRun();
       await reporter.runStarted(run, { silence: false });
       await reporter.runEnded(await h.endRun(run, 'succeeded'), 'succeeded', 'verified');

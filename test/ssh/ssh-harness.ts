@@ -5,7 +5,7 @@ import { createSshRunners, type SshRunners } from '../../src/execute/ssh/ssh-run
 import { createLogger } from '../../src/observability/logger.js';
 import type { TestSshd } from '../support/sshd.js';
 
-/** The config's ssh section for the test sshd, with overrides. */
+/** The config's ssh section for the test sshd, with overrides; loopback is a special address, so it is listed explicitly. */
 export function sshConfig(sshd: TestSshd, overrides: Partial<Config['ssh']> = {}): Config['ssh'] {
   return {
     user: sshd.user,
@@ -13,7 +13,7 @@ export function sshConfig(sshd: TestSshd, overrides: Partial<Config['ssh']> = {}
     privateKeyFile: sshd.privateKeyFile,
     knownHostsFile: sshd.knownHostsFile,
     connectTimeoutMs: 5000,
-    allowHosts: [],
+    allowHosts: ['127.0.0.0/8'],
     ...overrides,
   };
 }

@@ -128,11 +128,23 @@ describe('createSshRunners against a real sshd', () => {
     expect(sshd.connectionCount()).toBe(connections);
   });
 
+  it('fails a step whose privateKeyFile is not a key it can read, naming the file and never its text, without connecting', async () => {
+    const connections = sshd.connectionCount();
+    const notAKey = `${sshd.dir}/not-a-key`;
+    fs.writeFileSync(notAKey, 'hunter22 is not a key\n');
+    const runner = runnersFor(sshd, { privateKeyFile: notAKey }).runnerFor({ host: sshd.host });
+    const result = await runner.run(sshRequest({ kind: 'run', argv: ['true'] }));
+    expect(result.error).toEqual({ code: 'SSH_CONFIG_ERROR', message: expect.stringContaining(`ssh.privateKeyFile ${notAKey}`) });
+    expect(JSON.stringify(result)).not.toContain('hunter22');
+    await sleep(100);
+    expect(sshd.connectionCount()).toBe(connections);
+  });
+
   it.each([
     [['10.0.0.0/8', '*.example.internal'], 'SSH_HOST_NOT_ALLOWED'],
     [['127.0.0.0/8'], null],
     [['127.0.0.1'], null],
-    [['127.0.0.*'], null],
+    [['0.0.0.0/0'], null],
   ])('applies ssh.allowHosts %j before connecting', async (allowHosts, code) => {
     const connections = sshd.connectionCount();
     const runner = runnersFor(sshd, { allowHosts }).runnerFor({ host: sshd.host });
@@ -143,6 +155,21 @@ describe('createSshRunners against a real sshd', () => {
       await sleep(100);
       expect(sshd.connectionCount()).toBe(connections);
     }
+  });
+
+  it.each([
+    ['the address', () => sshd.host, 'address 127.0.0.1 is a loopback address'],
+    ['a name for it', () => 'localhost', 'localhost resolves to'],
+  ])('refuses a loopback host through %s on the default empty ssh.allowHosts, though knownHostsFile pins it, and sends nothing', async (_how, host, message) => {
+    const connections = sshd.connectionCount();
+    const runner = runnersFor(sshd, { allowHosts: [] }).runnerFor({ host: host() });
+    const result = await runner.run(sshRequest({ kind: 'run', argv: ['touch', `${sshd.dir}/must-not-exist-special`] }));
+    expect(result).toMatchObject({ ok: false, exitCode: null, error: { code: 'SSH_HOST_NOT_ALLOWED' } });
+    expect(result.error?.message).toContain(message);
+    expect(result.error?.message).toContain('only an IP or CIDR entry can allow it');
+    await sleep(100);
+    expect(sshd.connectionCount()).toBe(connections);
+    expect(fs.existsSync(`${sshd.dir}/must-not-exist-special`)).toBe(false);
   });
 
   it('fails within connectTimeout against a host that accepts TCP but never speaks SSH', async () => {

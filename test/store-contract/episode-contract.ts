@@ -11,7 +11,7 @@ export function describeEpisodeContract(ctx: StoreContext): void {
       const run = await insertRun(ctx.store);
       const holder = await ctx.store.transact((tx) => tx.findEpisode(run.runbook, run.alert.fingerprint, run.alert.startsAt));
       const decisions = await ctx.store.listDecisions({}, { limit: 10, cursor: null });
-      expect(holder).toEqual({ runId: run.id, decisionId: decisions.items[0]?.id, state: 'pending', endedAt: null });
+      expect(holder).toEqual({ runId: run.id, decisionId: decisions.items[0]?.id, state: 'pending', endedAt: null, cancelOnResolve: false });
       const other = await ctx.store.transact((tx) => tx.findEpisode(run.runbook, run.alert.fingerprint, '2030-01-01T00:00:00Z'));
       expect(other).toBeNull();
     });

@@ -1,10 +1,25 @@
 /** Contract: a tier's verification as the worker records it, and what reporting merges into a run. */
 
 import { describe, expect, it } from '@jest/globals';
+import type { VerifyRecord } from '../../src/core/verification.js';
 import type { StoreContext } from './run-store-contract.js';
 import { claim, insertRun, runToEnd } from './fixtures.js';
 
-const VERIFY = { kind: 'promql', query: 'up{job="vllm"} == 1', checks: 3, lastResult: [{ value: '1' }], outcome: 'pending' };
+const VERIFY: VerifyRecord = {
+  kind: 'promql',
+  query: 'up{job="vllm"} == 1',
+  everyMs: 1000,
+  withinMs: 60_000,
+  stableForMs: 0,
+  checks: 3,
+  errors: 0,
+  lastResult: { at: '2026-12-01T10:00:00.000Z', resultType: 'vector', series: 1, text: 'up{job="vllm"} 1', truncated: false },
+  error: null,
+  outcome: 'running',
+  startedAt: '2026-12-01T10:00:00.000Z',
+  endedAt: null,
+  holdingSince: null,
+};
 
 /** Registers the verification and run-report tests. */
 export function describeReportContract(ctx: StoreContext): void {
@@ -27,7 +42,7 @@ export function describeReportContract(ctx: StoreContext): void {
       expect(await ctx.store.recordVerify(run.id, old, 1, VERIFY)).toBe(true);
       await ctx.store.releaseLease(run.id);
       await claim(ctx.store, run.id, 'w2');
-      expect(await ctx.store.recordVerify(run.id, old, 1, { ...VERIFY, outcome: 'stale' })).toBe(false);
+      expect(await ctx.store.recordVerify(run.id, old, 1, { ...VERIFY, outcome: 'timed_out' })).toBe(false);
       expect((await ctx.store.getRun(run.id))?.tiers[1]).toMatchObject({ state: 'running', verify: VERIFY, verified: false });
     });
   });

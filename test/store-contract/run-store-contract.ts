@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe } from '@jest/globals';
 import type { RunStore } from '../../src/history/run-store.js';
 import { describeApprovalContract } from './approval-contract.js';
 import { describeEpisodeContract } from './episode-contract.js';
+import { describeEpisodeMemoryContract } from './episode-memory-contract.js';
 import { describeEscalationContract } from './escalation-contract.js';
 import { describeLeaseContract } from './lease-contract.js';
 import { describeLimitsContract } from './limits-contract.js';
@@ -46,6 +47,7 @@ export function describeRunStoreContract(name: string, makeStore: MakeStore): vo
   describe(`RunStore contract: ${name}`, () => {
     const ctx = useStore(makeStore);
     describeEpisodeContract(ctx);
+    describeEpisodeMemoryContract(ctx);
     describeLeaseContract(ctx);
     describeReadingContract(ctx);
     describeLimitsContract(ctx);

@@ -23,6 +23,8 @@ export interface AlertmanagerOptions {
   groupBy?: readonly string[];
   receiverName?: string;
   maxAlerts?: number;
+  /** Whether resolved notifications are sent (default true). */
+  sendResolved?: boolean;
 }
 
 /** A running Alertmanager. */
@@ -58,7 +60,7 @@ export interface GettableAlert extends PostableAlert {
 /** Builds the Alertmanager configuration text for the options. */
 export function alertmanagerConfig(options: AlertmanagerOptions): string {
   const receiver = options.receiverName ?? 'remediator';
-  const webhook: Record<string, unknown> = { url: options.webhookUrl, send_resolved: true, max_alerts: options.maxAlerts ?? 0 };
+  const webhook: Record<string, unknown> = { url: options.webhookUrl, send_resolved: options.sendResolved ?? true, max_alerts: options.maxAlerts ?? 0 };
   if (options.credentialsFile) {
     webhook.http_config = { authorization: { type: 'Bearer', credentials_file: options.credentialsFile } };
   }

@@ -2,6 +2,7 @@
 import { labelSet } from '../../src/core/alert.js';
 import type { RunDetail, TierRecord } from '../../src/core/run.js';
 import type { PlannedTier, VerifyDef } from '../../src/core/runbook.js';
+import { fullRecord } from './full-record.js';
 
 /** A run whose alert has these labels; `earlier` are the records of the tiers before the one verified. */
 export function runFor(labels: Record<string, string>, earlier: readonly TierRecord[] = []): RunDetail {
@@ -39,7 +40,7 @@ export function runFor(labels: Record<string, string>, earlier: readonly TierRec
 
 /** The record of an earlier tier whose verification saw the alert firing at `seenFiringAt`. */
 export function earlierTier(seenFiringAt: string | null): TierRecord {
-  return { name: 'earlier', state: 'failed', steps: [], verify: { kind: 'alertResolved', seenFiringAt, outcome: 'timed_out' }, verified: false, startedAt: null, endedAt: null };
+  return { name: 'earlier', state: 'failed', steps: [], verify: fullRecord({ kind: 'alertResolved', seenFiringAt, outcome: 'timed_out' }), verified: false, startedAt: null, endedAt: null };
 }
 
 /** A tier with one harmless step and this verify. */

@@ -143,7 +143,7 @@ describe('the approve form', () => {
     expect((await state(id)).state).toBe('awaiting_approval');
   });
 
-  it('approves with the token from the page, records the basic user, and shows the run again', async () => {
+  it('approves with the token from the page, records the basic user with the typed name only as a note, and shows the run again', async () => {
     const res = await post(`/runs/${id}/approve`, { token, approver: 'mallory' }, { origin: url, 'sec-fetch-site': 'same-origin' });
     expect(res.status).toBe(303);
     expect(res.location).toBe(`/runs/${id}`);
@@ -151,9 +151,9 @@ describe('the approve form', () => {
       const r = await state(id);
       return r.state === 'succeeded' ? r : undefined;
     }, 20_000, 'the approved run to succeed');
-    expect(done.approvedBy).toBe('bob');
+    expect(done.approvedBy).toBe('bob (note: mallory)');
     const page = await get(`/runs/${id}`);
-    expect(page.text).toMatch(/<dt>approved by<\/dt><dd>bob<\/dd>/);
+    expect(page.text).toMatch(/<dt>approved by<\/dt><dd>bob \(note: mallory\)<\/dd>/);
     expect(page.text).not.toContain('<form method="post"');
   });
 

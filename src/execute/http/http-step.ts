@@ -4,7 +4,7 @@ import type { HttpDef } from '../../core/runbook.js';
 import type { StepResult } from '../../core/run.js';
 import { toError } from '../../core/errors.js';
 import { stopCauseOf } from '../command-runner.js';
-import { createScrubber } from '../scrub.js';
+import { createScrubber, type Scrubber } from '../scrub.js';
 import { compileAllowHosts, type AllowHosts } from './allow-hosts.js';
 import { resolveHeaders, type ReadSecret, type ResolvedHeaders } from './header-values.js';
 import { followChain, type ChainEnd, type HttpHop } from './http-chain.js';
@@ -21,6 +21,8 @@ export interface HttpStepOptions {
   readonly signal: AbortSignal;
   /** Reads a header's secret file (default: the file's UTF-8 text). */
   readonly readSecret?: ReadSecret;
+  /** Told the secrets read from header files, before the request is sent, so other steps' output is scrubbed of them too. */
+  readonly onSecrets?: (secrets: readonly string[]) => void;
 }
 
 /** What an http step records as evidence. */
@@ -51,6 +53,7 @@ export async function runHttpStep(request: HttpDef<string>, options: HttpStepOpt
   try {
     const allow = allowHostsOf(options.allowHosts);
     headers = await resolveHeaders(request.headers, options.readSecret);
+    options.onSecrets?.(headers.secrets);
     if (attempt.signal.aborted) throw new Error('aborted');
     const chain = await followChain(
       {
@@ -111,7 +114,7 @@ function buildResult(
   outcome: Outcome,
   hops: readonly HttpHop[],
   startedAt: number,
-  scrub: (text: string) => string,
+  scrub: Scrubber,
 ): StepResult {
   const { end } = outcome;
   const status = end.kind === 'response' ? end.status : null;
@@ -124,7 +127,7 @@ function buildResult(
     signal: null,
     timedOut: end.kind === 'stopped' && end.cause === 'timeout',
     stoppedBy: end.kind === 'stopped' ? end.cause : null,
-    stdout: end.kind === 'response' ? scrub(end.body.toString('utf8')) : '',
+    stdout: end.kind === 'response' ? scrub(end.body.toString('utf8'), end.truncated) : '',
     stderr: scrubbedHops.map(hopLine).join(''),
     stdoutTruncated: end.kind === 'response' && end.truncated,
     stderrTruncated: false,

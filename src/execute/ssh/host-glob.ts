@@ -1,4 +1,4 @@
-/** OpenSSH-style host patterns: `*` and `?` wildcards, case-insensitive, `!` negation in lists. */
+/** OpenSSH-style host patterns for known_hosts entries only (`*` and `?`, `!` negation), as OpenSSH matches them; allow-lists use host-allow/. */
 
 /** True when text matches the glob pattern as a whole (`*` any run of characters, `?` one character), ignoring case. */
 export function globMatch(pattern: string, text: string): boolean {

@@ -7,7 +7,7 @@ import { stripPgidMarker } from './pgid-marker.js';
 async function strip(chunks: readonly (string | Buffer)[]): Promise<{ text: string; pgids: number[] }> {
   const source = new PassThrough();
   const pgids: number[] = [];
-  const out = captureOutput(stripPgidMarker(source, 'abc', (p) => pgids.push(p)), 1 << 20);
+  const out = captureOutput(stripPgidMarker(source, 'abc', (g) => pgids.push(g.pgid)), 1 << 20);
   for (const chunk of chunks) source.write(chunk);
   source.end();
   await out.done;
@@ -35,6 +35,25 @@ describe('stripPgidMarker', () => {
     const result = await strip([noise, 'remediator-pgid-abc:9\n']);
     expect(result.pgids).toEqual([]);
     expect(result.text).toBe(`${noise}remediator-pgid-abc:9\n`);
+  });
+
+  it.each([
+    ['remediator-pgid-abc:4242:user\n', 'user'],
+    ['remediator-pgid-abc:4242:system\n', 'system'],
+    ['remediator-pgid-abc:4242:none\n', 'none'],
+    ['remediator-pgid-abc:4242\n', 'none'],
+  ])('reads the containment from %j as %s', async (line, containment) => {
+    const source = new PassThrough();
+    const groups: unknown[] = [];
+    const out = captureOutput(stripPgidMarker(source, 'abc', (g) => groups.push(g)), 1024);
+    source.end(line);
+    await out.done;
+    expect(groups).toEqual([{ pgid: 4242, containment }]);
+    expect(out.text()).toBe('');
+  });
+
+  it('ignores a marker whose containment is not one it knows', async () => {
+    expect(await strip(['remediator-pgid-abc:1:other\n'])).toEqual({ text: '', pgids: [] });
   });
 
   it('ignores a marker whose group is not digits', async () => {

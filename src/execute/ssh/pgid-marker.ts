@@ -1,16 +1,24 @@
 /** Takes the remote shell's process-group report out of its stderr before the output is captured. */
 
 import { PassThrough, type Readable } from 'node:stream';
-import { pgidMarker } from './remote-command-line.js';
+import { pgidMarker, type Containment } from './remote-command-line.js';
 
 /** Login scripts may print before our marker; past this much stderr without it, stop looking. */
 const SEARCH_LIMIT = 64 * 1024;
 
+/** What the remote shell reported about the step it started. */
+export interface RemoteGroup {
+  readonly pgid: number;
+  readonly containment: Containment;
+}
+
+const REPORT = /^([0-9]{1,10})(?::(system|user|none))?$/;
+
 /**
- * Returns the stderr the step really wrote. The marker line (`remediator-pgid-NONCE:PGID`) is
- * removed wherever it appears in the first bytes, and its pgid handed to `onPgid` once.
+ * Returns the stderr the step really wrote. The marker line (`remediator-pgid-NONCE:PGID:CONTAINMENT`)
+ * is removed wherever it appears in the first bytes, and what it says handed to `onGroup` once.
  */
-export function stripPgidMarker(stderr: Readable, nonce: string, onPgid: (pgid: number) => void): Readable {
+export function stripPgidMarker(stderr: Readable, nonce: string, onGroup: (group: RemoteGroup) => void): Readable {
   const out = new PassThrough();
   const marker = Buffer.from(pgidMarker(nonce));
   let pending: Buffer | null = Buffer.alloc(0);
@@ -23,7 +31,8 @@ export function stripPgidMarker(stderr: Readable, nonce: string, onPgid: (pgid: 
       const before = pending.subarray(0, at);
       const after = pending.subarray(eol + 1);
       pending = null;
-      if (/^[0-9]{1,10}$/.test(digits)) onPgid(Number(digits));
+      const report = REPORT.exec(digits);
+      if (report !== null) onGroup({ pgid: Number(report[1]), containment: (report[2] as Containment | undefined) ?? 'none' });
       out.write(Buffer.concat([before, after]));
     } else if (pending.length > SEARCH_LIMIT) {
       out.write(pending);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exportLines, killGroupCommand, pgidMarker, quoteSh, remoteInvocation, seconds } from './remote-command-line.js';
+import { exportLines, killGroupCommand, pgidMarker, quoteSh, remoteInvocation, scopeUnit, seconds, STEP_TAG } from './remote-command-line.js';
 import type { CommandSpec } from '../command-runner.js';
 
 /** sshd hands the command to the user's login shell as `-c`; both shells a Linux host is likely to have are tried. */
@@ -36,8 +36,9 @@ describe('remoteInvocation', () => {
   it.each(SHELLS)('runs argv literally under %s, reports the process group on stderr and passes the exit code on', (shell) => {
     const r = invoke(shell, { kind: 'run', argv: ['sh', '-c', 'printf "%s|" "$@"; echo oops >&2; exit 3', 'x', "a'b", '$(id)'] });
     expect(r.stdout).toBe("a'b|$(id)|");
-    expect(r.stderr).toMatch(new RegExp(`^${pgidMarker('n0nce')}\\d+\\n`, 'm'));
-    expect(r.stderr.replace(/^remediator-pgid-n0nce:\d+\n/m, '')).toBe('oops\n');
+    // This machine has no booted systemd, so the shell reports the fallback containment.
+    expect(r.stderr).toMatch(new RegExp(`^${pgidMarker('n0nce')}\\d+:none\\n`, 'm'));
+    expect(r.stderr.replace(/^remediator-pgid-n0nce:\d+:none\n/m, '')).toBe('oops\n');
     expect(r.status).toBe(3);
   });
 
@@ -63,6 +64,30 @@ describe('remoteInvocation', () => {
     for (let i = 0; i < 100 && !gone(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(gone(pid)).toBe(true);
   });
+
+  it.each(SHELLS)('kills under %s what the command started in a new session (setsid, set -m), by its tag', async (shell) => {
+    const leave = 'setsid sleep 101 >/dev/null 2>&1 & echo $!; bash -c "set -m; sleep 102 >/dev/null 2>&1 & echo \\$!"';
+    const r = invoke(shell, { kind: 'run', argv: ['sh', '-c', leave] });
+    const pids = r.stdout.trim().split('\n').map(Number);
+    expect(pids).toHaveLength(2);
+    for (let i = 0; i < 100 && !pids.every(gone); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(pids.filter((p) => !gone(p))).toEqual([]);
+  });
+
+  it('contains the step in a systemd scope where the host has one, and tags it either way', () => {
+    const { command } = remoteInvocation({ kind: 'run', argv: ['true'] }, {}, 1000, 500, 'n0nce');
+    expect(command).toContain('if [ -d /run/systemd/system ] && command -v systemd-run');
+    expect(command).toContain('systemd-run --scope --quiet --collect --unit=remediator-step-n0nce-probe true');
+    expect(command).toContain('systemd-run --user --scope --quiet --collect --unit=remediator-step-n0nce-probe true');
+    expect(command).toContain('system) set -- systemd-run --scope --quiet --collect --unit=remediator-step-n0nce ;;');
+    expect(command).toContain('user) set -- systemd-run --user --scope --quiet --collect --unit=remediator-step-n0nce ;;');
+    expect(command).toContain(`${STEP_TAG}=n0nce "$@" timeout -k 0.5s 1s 'true' <&3`);
+    expect(command).toContain(`systemctl --user kill --signal=KILL ${scopeUnit('n0nce')}`);
+  });
+
+  it('refuses a nonce that is not plain letters and digits', () => {
+    expect(() => remoteInvocation({ kind: 'run', argv: ['true'] }, {}, 1000, 500, 'a;b')).toThrow(RangeError);
+  });
 });
 
 /** True when the pid no longer runs (a zombie waiting for a reaper that is not ours counts as gone). */
@@ -86,13 +111,36 @@ describe('exportLines', () => {
 
 describe('killGroupCommand', () => {
   it.each([0, 1, -5, 1.5, Number.NaN, 2 ** 60])('refuses %p as a process group', (pgid) => {
-    expect(() => killGroupCommand(pgid, 1000)).toThrow(RangeError);
+    expect(() => killGroupCommand(pgid, 1000, 'n0nce', 'none')).toThrow(RangeError);
   });
 
-  it('signals only the given group, TERM first and KILL after the grace', () => {
-    const text = killGroupCommand(4242, 1000);
-    expect(text).toMatch(/^kill -s TERM -- -4242 .*kill -s 0 -- -4242 .*kill -s KILL -- -4242 /);
+  it('signals only the given group, its tag and its scope, TERM first and KILL after the grace', () => {
+    const text = killGroupCommand(4242, 1000, 'n0nce', 'user');
+    expect(text).toMatch(/^kill -s TERM -- "-4242" .*kill -s 0 -- -4242 .*kill -s KILL -- "-4242" /s);
     expect(text).toContain('-lt 10 ]');
+    expect(text).toContain(`grep -lzxF ${STEP_TAG}=n0nce /proc/[0-9]*/environ`);
+    expect(text).toMatch(/case user in .*systemctl --user kill --signal=TERM remediator-step-n0nce\.scope.*systemctl --user kill --signal=KILL remediator-step-n0nce\.scope/s);
+  });
+
+  it.each(SHELLS)('kills under %s a tagged process that left its group, and nothing untagged', async (shell) => {
+    const tagged = spawnSync('sh', ['-c', `${STEP_TAG}=n0nce setsid sleep 103 >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' });
+    const untagged = spawnSync('sh', ['-c', `${STEP_TAG}=other setsid sleep 104 >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' });
+    const [t, u] = [Number(tagged.stdout.trim()), Number(untagged.stdout.trim())];
+    try {
+      // The group 999999 does not exist: only the tag can find the sleep.
+      expect(viaShell(shell, killGroupCommand(999_999, 200, 'n0nce', 'none')).status).toBe(0);
+      for (let i = 0; i < 100 && !gone(t); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(gone(t)).toBe(true);
+      expect(gone(u)).toBe(false);
+    } finally {
+      for (const pid of [t, u]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
   });
 });
 

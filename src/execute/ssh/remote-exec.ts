@@ -1,15 +1,16 @@
 /** One attempt of a command on an open SSH connection: bounded output, remote group killed on timeout or cancel. */
 
 import { randomBytes } from 'node:crypto';
-import type { Client, ClientChannel } from 'ssh2';
+import type { NodeSSH } from 'node-ssh';
 import type { StepResult, StopCause } from '../../core/run.js';
 import { stopCauseOf, type CommandRequest } from '../command-runner.js';
 import { captureOutput, type CapturedOutput } from '../output-capture.js';
 import { abortableDelay } from '../abortable-delay.js';
 import { notRunResult } from '../local-runner.js';
-import { stripPgidMarker } from './pgid-marker.js';
+import { stripPgidMarker, type RemoteGroup } from './pgid-marker.js';
 import { killGroupCommand, remoteInvocation } from './remote-command-line.js';
 import { openExec, runSideCommand } from './side-command.js';
+import type { SshChannel, SshConnection } from './ssh-connect.js';
 
 /** The remote shell gets the command as one `-c` argument, which Linux caps at 128 KiB (MAX_ARG_STRLEN). */
 const MAX_COMMAND_BYTES = 120_000;
@@ -29,24 +30,25 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   done.abort();
 }
 
-/** Where to run: the connection, its name (user@host:port) for records, and how long a session may take to open. */
+/** Where to run: the connection (node-ssh's, and the ssh2 Client it holds), its name (user@host:port) for records, and how long a session may take to open. */
 export interface RemoteTarget {
-  readonly client: Client;
+  readonly ssh: NodeSSH;
+  readonly connection: SshConnection;
   readonly host: string;
   readonly openTimeoutMs: number;
 }
 
 /** Runs request.command on the target; a channel that cannot open is reported apart, so the caller may retry. */
 export async function execRemote(target: RemoteTarget, request: CommandRequest, startedAt: number): Promise<StepResult | OpenFailed> {
-  const { client, host } = target;
+  const { host } = target;
   const nonce = randomBytes(8).toString('hex');
   const invocation = remoteInvocation(request.command, request.env, request.timeoutMs, request.killGraceMs, nonce);
   if (Buffer.byteLength(invocation.command) > MAX_COMMAND_BYTES) {
     return notRunResult(startedAt, { code: 'SSH_COMMAND_TOO_LONG', message: `the remote command is over ${MAX_COMMAND_BYTES} bytes` });
   }
-  const channel = await openExec(client, invocation.command, target.openTimeoutMs);
+  const channel = await openExec(target.connection, invocation.command, target.openTimeoutMs);
   if (channel instanceof Error) return { openFailed: channel };
-  return supervise(client, channel, { host, nonce, stdin: invocation.stdin, request, startedAt });
+  return supervise(target.ssh, channel, { host, nonce, stdin: invocation.stdin, request, startedAt });
 }
 
 interface Supervision {
@@ -62,11 +64,11 @@ interface ExitStatus {
   readonly signal: string | null;
 }
 
-async function supervise(client: Client, channel: ClientChannel, s: Supervision): Promise<StepResult> {
+async function supervise(ssh: NodeSSH, channel: SshChannel, s: Supervision): Promise<StepResult> {
   const { request } = s;
   channel.on('error', () => undefined);
   let exit: ExitStatus | null = null;
-  let pgid: number | null = null;
+  let group: RemoteGroup | null = null;
   let stoppedBy: StopCause | null = null;
   let killing = false;
   let recorded: Promise<void> = Promise.resolve();
@@ -79,9 +81,10 @@ async function supervise(client: Client, channel: ClientChannel, s: Supervision)
     void closed.then(resolve);
   });
   const killGroup = (): void => {
-    if (killing || pgid === null) return;
+    if (killing || group === null) return;
     killing = true;
-    void runSideCommand(client, killGroupCommand(pgid, request.killGraceMs), request.killGraceMs + BACKSTOP_MS);
+    const text = killGroupCommand(group.pgid, request.killGraceMs, s.nonce, group.containment);
+    void runSideCommand(ssh, text, request.killGraceMs + BACKSTOP_MS);
   };
   let hardStop: NodeJS.Timeout | undefined;
   const stop = (cause: StopCause): void => {
@@ -92,15 +95,15 @@ async function supervise(client: Client, channel: ClientChannel, s: Supervision)
     // Without a known group (or a kill that cannot reach the host), closing the channel is all that is left.
     hardStop = setTimeout(() => channel.close(), request.killGraceMs + BACKSTOP_MS);
   };
-  const onPgid = (id: number): void => {
-    pgid = id;
+  const onGroup = (reported: RemoteGroup): void => {
+    group = reported;
     recorded = Promise.resolve()
-      .then(() => request.onSpawn?.({ host: s.host, pgid: id, startTicks: null }))
+      .then(() => request.onSpawn?.({ host: s.host, pgid: reported.pgid, startTicks: null }))
       .catch(() => undefined);
     if (stoppedBy !== null) killGroup();
   };
   const stdout = captureOutput(channel, request.maxOutputBytes);
-  const stderr = captureOutput(stripPgidMarker(channel.stderr, s.nonce, onPgid), request.maxOutputBytes);
+  const stderr = captureOutput(stripPgidMarker(channel.stderr, s.nonce, onGroup), request.maxOutputBytes);
   channel.end(s.stdin ?? undefined);
   const backstop = setTimeout(() => stop('timeout'), request.timeoutMs + request.killGraceMs + BACKSTOP_MS);
   const onAbort = (): void => stop(stopCauseOf(request.signal));
@@ -116,8 +119,8 @@ async function supervise(client: Client, channel: ClientChannel, s: Supervision)
   return resultOf(s, exit, stoppedBy, stdout, stderr);
 }
 
-/** The remote shell has already killed what was left in the group; the pipes get a moment to drain. */
-async function finishChannel(channel: ClientChannel, closed: Promise<void>, outputs: readonly CapturedOutput[]): Promise<void> {
+/** The remote shell has already killed what the step left; the pipes get a moment to drain. */
+async function finishChannel(channel: SshChannel, closed: Promise<void>, outputs: readonly CapturedOutput[]): Promise<void> {
   await within(closed, PIPE_DRAIN_MS);
   channel.close();
   await within(Promise.all(outputs.map((o) => o.done)), PIPE_DRAIN_MS);

@@ -1,13 +1,19 @@
-/** Short helper commands on their own channel (kill, reap), beside a step's main channel. */
+/** Channels on an SSH connection: the step's own, opened one layer below node-ssh, and short helper commands (kill) through node-ssh. */
 
-import type { Client, ClientChannel } from 'ssh2';
+import type { NodeSSH } from 'node-ssh';
 import { toError } from '../../core/errors.js';
+import type { SshChannel, SshConnection } from './ssh-connect.js';
 
 /**
- * Opens an exec channel within boundMs; resolves to an Error instead of throwing. The bound
- * matters on a connection whose peer vanished silently: the open would wait for keepalives.
+ * Opens a step's exec channel within boundMs; resolves to an Error instead of throwing.
+ *
+ * The one place that drops below node-ssh to ssh2's Client.exec (node-ssh's `connection`): its
+ * execCommand keeps every byte a command prints in memory until the command ends, with no
+ * cap, and its channel open has no deadline. A step's output must stay within maxOutputBytes
+ * while it runs, and an open on a connection whose peer vanished silently would otherwise wait
+ * for keepalives.
  */
-export function openExec(client: Client, command: string, boundMs: number): Promise<ClientChannel | Error> {
+export function openExec(connection: SshConnection, command: string, boundMs: number): Promise<SshChannel | Error> {
   return new Promise((resolve) => {
     let late = false;
     const timer = setTimeout(() => {
@@ -15,7 +21,7 @@ export function openExec(client: Client, command: string, boundMs: number): Prom
       resolve(new Error(`no session channel within ${boundMs} ms`));
     }, boundMs);
     try {
-      client.exec(command, (err, channel) => {
+      connection.exec(command, (err, channel) => {
         clearTimeout(timer);
         if (late) channel?.close();
         else resolve(err ?? channel);
@@ -28,21 +34,20 @@ export function openExec(client: Client, command: string, boundMs: number): Prom
   });
 }
 
-/** Runs a helper command and waits for it to finish, at most boundMs; its output is discarded. */
-export async function runSideCommand(client: Client, command: string, boundMs: number): Promise<boolean> {
-  const channel = await openExec(client, command, boundMs);
-  if (channel instanceof Error) return false;
-  channel.resume();
-  channel.stderr.resume();
-  channel.end();
+/** Runs a helper command through node-ssh and waits for it to finish, at most boundMs; its (short) output is discarded. */
+export async function runSideCommand(ssh: NodeSSH, command: string, boundMs: number): Promise<boolean> {
+  let channel: SshChannel | null = null;
   let timer: NodeJS.Timeout | undefined;
   const finished = await Promise.race([
-    new Promise<boolean>((resolve) => channel.once('close', () => resolve(true))),
+    ssh.execCommand(command, { onChannel: (c) => void (channel = c) }).then(
+      () => true,
+      () => false,
+    ),
     new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), boundMs);
     }),
   ]);
   clearTimeout(timer);
-  if (!finished) channel.close();
+  if (!finished) (channel as SshChannel | null)?.close();
   return finished;
 }

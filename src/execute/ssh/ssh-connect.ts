@@ -1,7 +1,7 @@
 /** Opens one SSH connection: the host key is checked against knownHostsFile before any credential is sent. */
 
 import { readFile } from 'node:fs/promises';
-import { Client, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import { NodeSSH, type Config as NodeSshConfig, type SSHExecCommandOptions } from 'node-ssh';
 import { toError } from '../../core/errors.js';
 import {
   entriesFor,
@@ -22,6 +22,15 @@ export interface SshDestination {
   readonly user: string;
 }
 
+/** The connection node-ssh holds (ssh2's Client), for events and for opening a step's channel. */
+export type SshConnection = NonNullable<NodeSSH['connection']>;
+
+/** An exec channel (ssh2's ClientChannel), as node-ssh hands it out. */
+export type SshChannel = Parameters<NonNullable<SSHExecCommandOptions['onChannel']>>[0];
+
+/** A host key signature algorithm name, as ssh2 spells it. */
+type HostKeyAlgorithm = Extract<NonNullable<NonNullable<NodeSshConfig['algorithms']>['serverHostKey']>, readonly unknown[]>[number];
+
 /** The files and limits a connection needs. */
 export interface SshConnectOptions {
   readonly knownHostsFile: string;
@@ -35,10 +44,13 @@ export interface SshFailure {
   readonly message: string;
 }
 
-export type ConnectResult = { readonly ok: true; readonly client: Client } | { readonly ok: false; readonly error: SshFailure };
+/** A live connection, or why there is none. */
+export type ConnectResult =
+  | { readonly ok: true; readonly ssh: NodeSSH; readonly connection: SshConnection }
+  | { readonly ok: false; readonly error: SshFailure };
 
 /** Key types ssh2 can verify, and the signature algorithms that prove each. */
-const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly ServerHostKeyAlgorithm[]>> = {
+const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly HostKeyAlgorithm[]>> = {
   'ssh-ed25519': ['ssh-ed25519'],
   'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
   'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
@@ -47,7 +59,7 @@ const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly ServerHostKeyAlgorit
 };
 
 /** Asks only for the key types pinned for the host, so a host with several keys presents one we can check. */
-function pinnedAlgorithms(pinned: readonly KnownHostEntry[]): ServerHostKeyAlgorithm[] {
+function pinnedAlgorithms(pinned: readonly KnownHostEntry[]): HostKeyAlgorithm[] {
   return [...new Set(pinned.flatMap((e) => HOST_KEY_ALGORITHMS[e.keyType] ?? []))];
 }
 
@@ -79,7 +91,7 @@ function verdictFailure(verdict: HostKeyVerdict, dest: SshDestination, file: str
   };
 }
 
-function errorFailure(err: Error & { level?: string }, dest: SshDestination, options: SshConnectOptions, restricted: boolean): SshFailure {
+function errorFailure(err: Error & { level?: string; code?: unknown }, dest: SshDestination, options: SshConnectOptions, restricted: boolean): SshFailure {
   const where = `${dest.host}:${dest.port}`;
   if (err.level === 'client-timeout') {
     return { code: 'SSH_CONNECT_TIMEOUT', message: `no SSH session with ${where} within ${options.connectTimeoutMs} ms (connect timeout)` };
@@ -93,10 +105,22 @@ function errorFailure(err: Error & { level?: string }, dest: SshDestination, opt
       message: `host key of ${where} differs from knownHostsFile ${options.knownHostsFile}: it offers none of the key types pinned for it`,
     };
   }
+  if (err.level === undefined && /private ?key|passphrase/i.test(err.message)) {
+    // ssh2 refuses a key it cannot parse (or one with a passphrase) before any socket; the message never holds the key.
+    return { code: 'SSH_CONFIG_ERROR', message: `ssh.privateKeyFile ${options.privateKeyFile}: ${err.message}` };
+  }
+  if (err.name === 'SSHError' && err.code === 'ETIMEDOUT') {
+    // node-ssh's word for a connection that closed before it was ready.
+    return { code: 'SSH_ERROR', message: `ssh to ${where}: connection closed during handshake` };
+  }
   return { code: 'SSH_ERROR', message: `ssh to ${where}: ${err.message}` };
 }
 
-/** Connects and authenticates; never throws, and never sends a credential to a host whose key is not pinned. */
+/**
+ * Connects and authenticates through node-ssh; never throws, and never sends a credential to a
+ * host whose key is not pinned: node-ssh hands the config to ssh2's Client.connect as it is, so
+ * `hostVerifier` and the pinned `serverHostKey` algorithms decide before authentication starts.
+ */
 export async function connectSsh(dest: SshDestination, options: SshConnectOptions): Promise<ConnectResult> {
   const knownText = await readInput(options.knownHostsFile, 'knownHostsFile');
   if (!Buffer.isBuffer(knownText)) return { ok: false, error: knownText };
@@ -106,11 +130,12 @@ export async function connectSsh(dest: SshDestination, options: SshConnectOption
   const algorithms = pinnedAlgorithms(entriesFor(entries, dest.host, dest.port).filter((e) => !e.revoked));
 
   let refused: SshFailure | null = null;
-  const config: ConnectConfig = {
+  const config: NodeSshConfig = {
     host: dest.address,
     port: dest.port,
     username: dest.user,
-    privateKey,
+    // node-ssh insists on a string; OpenSSH key files are ASCII.
+    privateKey: privateKey.toString('utf8'),
     readyTimeout: options.connectTimeoutMs,
     agentForward: false,
     tryKeyboard: false,
@@ -123,26 +148,16 @@ export async function connectSsh(dest: SshDestination, options: SshConnectOption
     },
     ...(algorithms.length > 0 ? { algorithms: { serverHostKey: algorithms } } : {}),
   };
-  const client = new Client();
-  return new Promise<ConnectResult>((resolve) => {
-    let settled = false;
-    const settle = (result: ConnectResult): void => {
-      if (settled) return;
-      settled = true;
-      if (!result.ok) client.end();
-      resolve(result);
-    };
-    // Kept for the connection's whole life: a late socket error must never be an unhandled 'error' event.
-    client.on('error', (err: Error & { level?: string }) =>
-      settle({ ok: false, error: refused ?? errorFailure(err, dest, options, algorithms.length > 0) }),
-    );
-    client.once('close', () => settle({ ok: false, error: refused ?? { code: 'SSH_ERROR', message: `ssh to ${dest.host}:${dest.port}: connection closed during handshake` } }));
-    client.once('ready', () => settle({ ok: true, client }));
-    try {
-      client.connect(config);
-    } catch (thrown) {
-      // ssh2 throws synchronously for a key it cannot parse (or one with a passphrase); the message never holds the key.
-      settle({ ok: false, error: { code: 'SSH_CONFIG_ERROR', message: `ssh.privateKeyFile ${options.privateKeyFile}: ${toError(thrown).message}` } });
-    }
-  });
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect(config);
+  } catch (thrown) {
+    ssh.dispose();
+    return { ok: false, error: refused ?? errorFailure(toError(thrown), dest, options, algorithms.length > 0) };
+  }
+  const connection = ssh.connection;
+  if (connection === null) return { ok: false, error: { code: 'SSH_ERROR', message: `ssh to ${dest.host}:${dest.port}: connection closed as it opened` } };
+  // node-ssh drops its own 'error' listener once ready; a late socket error must never be an unhandled 'error' event.
+  connection.on('error', () => undefined);
+  return { ok: true, ssh, connection };
 }

@@ -1,7 +1,7 @@
 /** A small pool of SSH connections, one per (user, host, port) while steps run, closed when idle. */
 
-import type { Client } from 'ssh2';
-import type { ConnectResult, SshFailure } from './ssh-connect.js';
+import type { NodeSSH } from 'node-ssh';
+import type { ConnectResult, SshConnection, SshFailure } from './ssh-connect.js';
 
 /**
  * sshd allows 10 sessions per connection by default (MaxSessions); a step holds up to two
@@ -11,7 +11,8 @@ const STEPS_PER_CONNECTION = 4;
 const MAX_CONNECT_ROUNDS = 5;
 
 interface Pooled {
-  readonly client: Client;
+  readonly ssh: NodeSSH;
+  readonly connection: SshConnection;
   steps: number;
   broken: boolean;
   idleTimer: NodeJS.Timeout | undefined;
@@ -19,7 +20,8 @@ interface Pooled {
 
 /** A connection borrowed for one step. */
 export interface SshLease {
-  readonly client: Client;
+  readonly ssh: NodeSSH;
+  readonly connection: SshConnection;
   /** True when the connection had served an earlier step (so a failure may just mean it went stale). */
   readonly reused: boolean;
   release(): void;
@@ -47,13 +49,13 @@ export function createSshPool(idleMs: number): SshPool {
     const list = (live.get(key) ?? []).filter((c) => c !== conn);
     if (list.length === 0) live.delete(key);
     else live.set(key, list);
-    conn.client.end();
+    conn.ssh.dispose();
   };
 
-  const add = (key: string, client: Client): void => {
-    const conn: Pooled = { client, steps: 0, broken: false, idleTimer: undefined };
-    client.once('close', () => drop(key, conn));
-    client.once('end', () => drop(key, conn));
+  const add = (key: string, ssh: NodeSSH, connection: SshConnection): void => {
+    const conn: Pooled = { ssh, connection, steps: 0, broken: false, idleTimer: undefined };
+    connection.once('close', () => drop(key, conn));
+    connection.once('end', () => drop(key, conn));
     live.set(key, [...(live.get(key) ?? []), conn]);
   };
 
@@ -70,7 +72,8 @@ export function createSshPool(idleMs: number): SshPool {
       else conn.idleTimer = setTimeout(() => drop(key, conn), idleMs).unref();
     };
     return {
-      client: conn.client,
+      ssh: conn.ssh,
+      connection: conn.connection,
       reused,
       release,
       discard: () => {
@@ -85,8 +88,8 @@ export function createSshPool(idleMs: number): SshPool {
     if (pending !== undefined) return pending;
     const started = connect()
       .then((result) => {
-        if (result.ok && closed) result.client.end();
-        else if (result.ok) add(key, result.client);
+        if (result.ok && closed) result.ssh.dispose();
+        else if (result.ok) add(key, result.ssh, result.connection);
         return result;
       })
       .finally(() => connecting.delete(key));

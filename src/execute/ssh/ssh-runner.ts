@@ -1,4 +1,4 @@
-/** SSH CommandRunners: pinned host keys, allow-listed hosts, pooled connections, one result shape with the local runner. */
+/** SSH CommandRunners over node-ssh: pinned host keys, allow-listed hosts, pooled connections, one result shape with the local runner. */
 
 import os from 'node:os';
 import type { Config } from '../../config/config.js';
@@ -86,7 +86,7 @@ async function runOverSsh(ctx: Context, settings: SshSettings<string>, request: 
     const got = await acquireUnlessAborted(ctx.pool.acquire(label, connect), request.signal);
     if (got === null) return withHost(notRunResult(startedAt, null, stopCauseOf(request.signal)));
     if (!got.ok) return fail(got.error.code, got.error.message);
-    const target = { client: got.lease.client, host: label, openTimeoutMs: ctx.ssh.connectTimeoutMs };
+    const target = { ssh: got.lease.ssh, connection: got.lease.connection, host: label, openTimeoutMs: ctx.ssh.connectTimeoutMs };
     const result = await execRemote(target, request, startedAt);
     if (!('openFailed' in result)) {
       got.lease.release();

@@ -26,10 +26,13 @@ export function insertEscalation(stmts: StatementCache, escalation: NewEscalatio
     .run(newId(now), now, escalation.runbook, escalation.runId, escalation.reason, escalation.target, JSON.stringify(escalation.alert));
 }
 
-/** Escalations not yet posted, oldest first. */
+/** Escalations not yet posted: every run's before any refusal's (so a flood of refusals never delays a failed run's), then oldest first. */
 export function pendingEscalations(stmts: StatementCache, limit: number): Escalation[] {
   const rows = stmts
-    .get('SELECT * FROM escalations INDEXED BY escalations_pending WHERE posted_at IS NULL ORDER BY created_at, id LIMIT ?')
+    .get(
+      `SELECT * FROM escalations INDEXED BY escalations_pending_runs_first WHERE posted_at IS NULL
+       ORDER BY (run_id IS NULL), created_at, id LIMIT ?`,
+    )
     .all(Math.max(0, Math.floor(limit))) as EscalationRow[];
   return rows.map(toEscalation);
 }

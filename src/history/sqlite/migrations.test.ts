@@ -70,3 +70,37 @@ describe('SQLite migrations', () => {
     expect(MIGRATIONS.map((m) => m.id)).toEqual(MIGRATIONS.map((_, i) => i + 1));
   });
 });
+
+describe('the episodes migration', () => {
+  it('rewrites old startsAt spellings to one, and folds refusals already written as repeated rows', async () => {
+    const file = tempDb();
+    const now = Date.now();
+    const db = new Database(file);
+    try {
+      applyMigrations(db, MIGRATIONS.filter((m) => m.id < 6));
+      const insert = db.prepare(
+        `INSERT INTO decisions (id, received_at, fingerprint, starts_at, alertname, status, runbook, decision, reason, run_id, deliveries)
+         VALUES (?, ?, 'aaaaaaaaaaaaaaaa', ?, 'A', 'firing', ?, 'skip', ?, NULL, ?)`,
+      );
+      insert.run('d1', now, '2026-12-01T10:00:00.000Z', 'rb', 'param_invalid', 2);
+      insert.run('d2', now + 1, '2026-12-01T11:00:00+01:00', 'rb', 'param_invalid', 3);
+      insert.run('d3', now + 2, '2026-12-01T10:00:00Z', null, 'no_match', 1);
+      insert.run('d4', now + 3, '2026-12-01T10:00:00Z', null, 'no_match', 1);
+      insert.run('d5', now + 4, '2026-12-01T10:00:00Z', 'rb', 'paused', 1);
+    } finally {
+      db.close();
+    }
+    const store = new SqliteRunStore({ path: file });
+    await store.open();
+    try {
+      const rows = (await store.listDecisions({}, { limit: 10, cursor: null })).items;
+      expect(rows.map((d) => [d.id, d.startsAt, d.reason, d.deliveries]).sort()).toEqual([
+        ['d1', '2026-12-01T10:00:00Z', 'param_invalid', 5],
+        ['d3', '2026-12-01T10:00:00Z', 'no_match', 2],
+        ['d5', '2026-12-01T10:00:00Z', 'paused', 1],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});

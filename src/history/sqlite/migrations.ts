@@ -1,11 +1,14 @@
 /** Versioned schema of the SQLite store: each migration applied once, in order, in its own transaction. */
 
 import type Database from 'better-sqlite3';
+import { canonicalInstant } from '../../core/instant.js';
 
 export interface Migration {
   readonly id: number;
   readonly name: string;
   readonly sql: string;
+  /** Data changes SQL cannot express, run in the same transaction before `sql`. */
+  readonly before?: (db: Database.Database) => void;
 }
 
 const INITIAL = `
@@ -189,12 +192,58 @@ CREATE INDEX runs_list_runbook_state ON runs (runbook, state, created_at, id);
 CREATE INDEX runs_list_fault_class_state ON runs (fault_class, state, created_at, id);
 `;
 
+// Issue 7: episodes keyed on the instant, resolutions and sightings remembered, repeats of a refusal folded into one row.
+const EPISODES = `
+-- What is known of one alert episode beyond its runs: a resolved notification arrived; Prometheus was seen to carry it.
+CREATE TABLE episodes (
+  fingerprint TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  resolved_at INTEGER,
+  prometheus_seen_at INTEGER,
+  PRIMARY KEY (fingerprint, starts_at)
+) WITHOUT ROWID;
+
+-- Repeats of one refusal (episode, runbook, reason) already written as rows become one row with their delivery count.
+UPDATE decisions SET deliveries = (
+    SELECT sum(x.deliveries) FROM decisions x WHERE x.decision = 'skip' AND x.fingerprint = decisions.fingerprint
+      AND x.starts_at = decisions.starts_at AND x.runbook IS decisions.runbook AND x.reason IS decisions.reason)
+  WHERE decision = 'skip' AND id = (
+    SELECT min(x.id) FROM decisions x WHERE x.decision = 'skip' AND x.fingerprint = decisions.fingerprint
+      AND x.starts_at = decisions.starts_at AND x.runbook IS decisions.runbook AND x.reason IS decisions.reason);
+DELETE FROM decisions WHERE decision = 'skip' AND id <> (
+  SELECT min(x.id) FROM decisions x WHERE x.decision = 'skip' AND x.fingerprint = decisions.fingerprint
+    AND x.starts_at = decisions.starts_at AND x.runbook IS decisions.runbook AND x.reason IS decisions.reason);
+CREATE UNIQUE INDEX decisions_fold ON decisions (fingerprint, starts_at, coalesce(runbook, ''), coalesce(reason, '')) WHERE decision = 'skip';
+
+-- A failed run's escalation is posted before any refusal's, however many refusals wait.
+CREATE INDEX escalations_pending_runs_first ON escalations ((run_id IS NULL), created_at, id) WHERE posted_at IS NULL;
+`;
+
+/** Rewrites every stored startsAt to its one spelling; a run whose canonical key another run holds keeps its own. */
+function canonicalStartsAt(db: Database.Database): void {
+  for (const table of ['runs', 'decisions'] as const) {
+    const spellings = db.prepare(`SELECT DISTINCT starts_at FROM ${table}`).pluck().all() as string[];
+    const update = db.prepare(`UPDATE OR IGNORE ${table} SET starts_at = ? WHERE starts_at = ?`);
+    for (const text of spellings) {
+      const canonical = canonicalInstant(text);
+      if (canonical !== null && canonical !== text) update.run(canonical, text);
+    }
+  }
+}
+
+// Issue 7: a local step's cgroup, so that the sweep after a crash kills everything the step started, daemons included.
+const CONTAINMENT = `
+ALTER TABLE run_steps ADD COLUMN cgroup TEXT;
+`;
+
 /** Every migration, oldest first; append new ones, never edit applied ones. */
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'blast-radius', sql: BLAST_RADIUS },
   { id: 3, name: 'outcomes', sql: OUTCOMES },
   { id: 4, name: 'list-combined', sql: LIST_COMBINED },
+  { id: 5, name: 'containment', sql: CONTAINMENT },
+  { id: 6, name: 'episodes', sql: EPISODES, before: canonicalStartsAt },
 ];
 
 /** Applies the migrations not yet recorded in schema_migrations; returns the ids it applied. */
@@ -212,6 +261,7 @@ export function applyMigrations(db: Database.Database, migrations: readonly Migr
   for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
     if (applied.has(m.id)) continue;
     db.transaction(() => {
+      m.before?.(db);
       db.exec(m.sql);
       record.run(m.id, m.name, Date.now());
     })();

@@ -3,12 +3,8 @@
 import type Database from 'better-sqlite3';
 import type { RunDetail, RunReason, RunState } from '../../core/run.js';
 import { readRunDetail } from './run-detail.js';
-import { CANCEL_PENDING_SQL, REQUEST_CANCEL_SQL } from './sqlite-tx.js';
+import { CANCEL_AWAITING_SQL, CANCEL_PENDING_SQL, REQUEST_CANCEL_SQL } from './sqlite-tx.js';
 import type { StatementCache } from './statement-cache.js';
-
-// No worker holds an awaiting run, so nothing would ever act on a cancel request: it ends here and now.
-const CANCEL_AWAITING_SQL = `UPDATE runs SET state = 'canceled', reason = ?, ended_at = ?, lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = ? AND state = 'awaiting_approval'`;
 
 // Running with no lease owner is exactly what claimCandidates offers as `resumed`.
 const APPROVE_SQL = `UPDATE runs SET state = 'running', approved_by = ?, approved_at = ?, lease_owner = NULL, lease_expires_at = NULL

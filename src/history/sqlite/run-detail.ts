@@ -1,5 +1,6 @@
 /** Builds a run in full: every planned tier and step, merged with what the worker recorded. */
 
+import type { VerificationRecord } from '../../core/verification.js';
 import type { Alert } from '../../core/alert.js';
 import { isoOrNull } from '../../core/clock.js';
 import type { RunDetail, StepRecord, StepState, StopCause, TierRecord, TierState } from '../../core/run.js';
@@ -85,7 +86,8 @@ function mergeTiers(plan: Plan, tierRows: readonly TierRow[], stepRows: readonly
       name: planned.name,
       state: (tier?.state ?? 'pending') as TierState,
       steps: [...steps, ...onFailure],
-      verify: parseJsonOrNull(tier?.verify_json ?? null),
+      // Only recordVerify writes verify_json, always a VerificationRecord.
+      verify: parseJsonOrNull(tier?.verify_json ?? null) as VerificationRecord | null,
       verified: tier?.verified === 1,
       startedAt: isoOrNull(tier?.started_at),
       endedAt: isoOrNull(tier?.ended_at),

@@ -1,5 +1,6 @@
 /** The SQLite adapter of the RunStore port: one WAL file, owned by one process, one transaction at a time. */
 
+import type { VerificationRecord } from '../../core/verification.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +8,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { RemediatorError, toError } from '../../core/errors.js';
 import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
 import type {
-  BreakerState, DecisionFilter, Escalation, ExpiredRun, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunReport, RunStore,
+  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunReport, RunStore,
   StepKey, StepStart, StoreCapabilities, StoreTx,
 } from '../run-store.js';
 import { AsyncMutex } from './async-mutex.js';
@@ -19,7 +20,7 @@ import { readRunDetail } from './run-detail.js';
 import { setRunReport } from './run-report.js';
 import { readOpenBreakers, resetRunbook } from './runbook-state.js';
 import { isLockError, storeError } from './sqlite-errors.js';
-import { isPaused, runbookScope, SqliteTx } from './sqlite-tx.js';
+import { episodeStart, isPaused, runbookScope, SqliteTx } from './sqlite-tx.js';
 import { StatementCache } from './statement-cache.js';
 import { WorkerWrites } from './worker-writes.js';
 
@@ -162,7 +163,7 @@ export class SqliteRunStore implements RunStore {
     return this.use('mark a run executed', (c) => c.writes.markExecuted(runId, fence));
   }
 
-  recordVerify(runId: string, fence: number, tierIndex: number, verify: unknown): Promise<boolean> {
+  recordVerify(runId: string, fence: number, tierIndex: number, verify: VerificationRecord): Promise<boolean> {
     return this.use('record a verification', (c) => c.writes.recordVerify(runId, fence, tierIndex, verify));
   }
 
@@ -243,6 +244,26 @@ export class SqliteRunStore implements RunStore {
 
   recordEscalation(escalation: NewEscalation): Promise<void> {
     return this.use('record an escalation', (c) => insertEscalation(c.stmts, escalation, this.clock.now()));
+  }
+
+  episodeFacts(fingerprint: string, startsAt: string): Promise<EpisodeFacts> {
+    return this.use('read an episode', (c) => {
+      const row = c.stmts
+        .get('SELECT resolved_at, prometheus_seen_at FROM episodes WHERE fingerprint = ? AND starts_at = ?')
+        .get(fingerprint, episodeStart(startsAt)) as { resolved_at: number | null; prometheus_seen_at: number | null } | undefined;
+      return { resolvedAt: row?.resolved_at ?? null, prometheusSeenAt: row?.prometheus_seen_at ?? null };
+    });
+  }
+
+  recordPrometheusSighting(fingerprint: string, startsAt: string): Promise<void> {
+    return this.use('record a sighting', (c) => {
+      c.stmts
+        .get(
+          `INSERT INTO episodes (fingerprint, starts_at, prometheus_seen_at) VALUES (?, ?, ?)
+           ON CONFLICT (fingerprint, starts_at) DO UPDATE SET prometheus_seen_at = excluded.prometheus_seen_at`,
+        )
+        .run(fingerprint, episodeStart(startsAt), this.clock.now());
+    });
   }
 
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>> {

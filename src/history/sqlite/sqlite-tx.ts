@@ -2,6 +2,7 @@
 
 import { RemediatorError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
+import { canonicalInstant } from '../../core/instant.js';
 import type { Decision, GuardReason, RunReason, RunState } from '../../core/run.js';
 import type { BreakerState, ClaimCandidate, EpisodeHolder, NewDecision, NewEscalation, NewRun, StoreTx } from '../run-store.js';
 import { insertEscalation } from './escalations.js';
@@ -16,6 +17,10 @@ const HOLDING = `('running', 'awaiting_approval')`;
 /** pending -> canceled; binds reason, now, id. */
 export const CANCEL_PENDING_SQL = `UPDATE runs SET state = 'canceled', reason = ?, ended_at = ?, waiting_for = NULL WHERE id = ? AND state = 'pending'`;
 
+/** awaiting_approval -> canceled at once: no worker holds such a run, so nothing else would act on a request; binds reason, now, id. */
+export const CANCEL_AWAITING_SQL = `UPDATE runs SET state = 'canceled', reason = ?, ended_at = ?, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ? AND state = 'awaiting_approval'`;
+
 /** Asks a running run to stop, keeping the first reason; binds reason, id. */
 export const REQUEST_CANCEL_SQL = `UPDATE runs SET cancel_requested = coalesce(cancel_requested, ?) WHERE id = ? AND state IN ${HOLDING}`;
 
@@ -27,6 +32,11 @@ export function isPaused(stmts: StatementCache, scope: string): boolean {
 /** The pause scope of one runbook. */
 export function runbookScope(name: string): string {
   return `runbook:${name}`;
+}
+
+/** The episode key's instant in its one spelling (the webhook already sends it so; rows from elsewhere may not). */
+export function episodeStart(startsAt: string): string {
+  return canonicalInstant(startsAt) ?? startsAt;
 }
 
 /** One transaction's view of the store; valid only until the transaction ends. */
@@ -51,16 +61,32 @@ export class SqliteTx implements StoreTx {
   async findEpisode(runbook: string, fingerprint: string, startsAt: string): Promise<EpisodeHolder | null> {
     const row = this.stmts
       .get(
-        `SELECT r.id, r.state, r.ended_at,
+        `SELECT r.id, r.state, r.ended_at, json_extract(r.plan_json, '$.cancelOnResolve') AS cancel_on_resolve,
            (SELECT d.id FROM decisions d WHERE d.run_id = r.id AND d.decision = 'run' ORDER BY d.received_at, d.id LIMIT 1) AS decision_id
          FROM runs r WHERE r.runbook = ? AND r.fingerprint = ? AND r.starts_at = ?`,
       )
-      .get(runbook, fingerprint, startsAt) as { id: string; state: RunState; ended_at: number | null; decision_id: string | null } | undefined;
+      .get(runbook, fingerprint, episodeStart(startsAt)) as
+      | { id: string; state: RunState; ended_at: number | null; decision_id: string | null; cancel_on_resolve: number | null }
+      | undefined;
     if (row === undefined) return null;
     if (row.decision_id === null) {
       throw new RemediatorError('INTERNAL', `run ${row.id} holds an episode but no decision created it`);
     }
-    return { runId: row.id, decisionId: row.decision_id, state: row.state, endedAt: row.ended_at };
+    return { runId: row.id, decisionId: row.decision_id, state: row.state, endedAt: row.ended_at, cancelOnResolve: row.cancel_on_resolve === 1 };
+  }
+
+  async episodeResolved(fingerprint: string, startsAt: string): Promise<boolean> {
+    const sql = 'SELECT 1 FROM episodes WHERE fingerprint = ? AND starts_at = ? AND resolved_at IS NOT NULL';
+    return this.stmts.get(sql).get(fingerprint, episodeStart(startsAt)) !== undefined;
+  }
+
+  async recordResolved(fingerprint: string, startsAt: string): Promise<void> {
+    this.stmts
+      .get(
+        `INSERT INTO episodes (fingerprint, starts_at, resolved_at) VALUES (?, ?, ?)
+         ON CONFLICT (fingerprint, starts_at) DO UPDATE SET resolved_at = coalesce(resolved_at, excluded.resolved_at)`,
+      )
+      .run(fingerprint, episodeStart(startsAt), this.nowMs);
   }
 
   async addDelivery(decisionId: string): Promise<Decision> {
@@ -105,7 +131,7 @@ export class SqliteTx implements StoreTx {
         )
         .run(
           run.id, run.runbook, run.runbookHash, run.faultClass, run.target, run.pool, run.mode, run.state, run.reason,
-          run.alert.labels['alertname'] ?? '', run.alert.fingerprint, run.alert.startsAt,
+          run.alert.labels['alertname'] ?? '', run.alert.fingerprint, episodeStart(run.alert.startsAt),
           JSON.stringify(run.alert), JSON.stringify(run.params), JSON.stringify(run.plan),
           // A shadow run is final at birth, so it has an end like every other final run.
           this.nowMs, run.notBefore, run.maxPendingAgeMs, run.maxConcurrentPerPool, run.state === 'shadow' ? this.nowMs : null,
@@ -117,13 +143,19 @@ export class SqliteTx implements StoreTx {
 
   async insertDecision(decision: NewDecision): Promise<Decision> {
     const { alert } = decision;
+    // A refusal repeated for one (episode, runbook, reason) folds into the first row; a run decision is always its own row.
+    const fold =
+      decision.decision === 'skip'
+        ? `ON CONFLICT (fingerprint, starts_at, coalesce(runbook, ''), coalesce(reason, '')) WHERE decision = 'skip'
+           DO UPDATE SET deliveries = deliveries + 1`
+        : '';
     const row = this.stmts
       .get(
         `INSERT INTO decisions (id, received_at, fingerprint, starts_at, alertname, status, runbook, decision, reason, run_id, deliveries)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING *`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ${fold} RETURNING *`,
       )
       .get(
-        newId(this.nowMs), this.nowMs, alert.fingerprint, alert.startsAt, alert.labels['alertname'] ?? '', alert.status,
+        newId(this.nowMs), this.nowMs, alert.fingerprint, episodeStart(alert.startsAt), alert.labels['alertname'] ?? '', alert.status,
         decision.runbook, decision.decision, decision.reason, decision.runId,
       ) as DecisionRow;
     return toDecision(row);
@@ -131,6 +163,10 @@ export class SqliteTx implements StoreTx {
 
   async cancelPending(runId: string, reason: RunReason): Promise<boolean> {
     return this.stmts.get(CANCEL_PENDING_SQL).run(reason, this.nowMs, runId).changes > 0;
+  }
+
+  async cancelAwaiting(runId: string, reason: RunReason): Promise<boolean> {
+    return this.stmts.get(CANCEL_AWAITING_SQL).run(reason, this.nowMs, runId).changes > 0;
   }
 
   async requestCancel(runId: string, reason: RunReason): Promise<boolean> {

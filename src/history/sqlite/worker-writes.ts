@@ -1,5 +1,6 @@
 /** The worker's fenced writes and the sweep's reads: each a single statement or a tiny synchronous transaction. */
 
+import type { VerificationRecord } from '../../core/verification.js';
 import type Database from 'better-sqlite3';
 import type { RunReason, RunState, StepResult, StepState, TierState } from '../../core/run.js';
 import type { ExpiredRun, LeaseCheck, ProcessRecord, StepKey, StepStart } from '../run-store.js';
@@ -77,9 +78,9 @@ export class WorkerWrites {
     const host = process.host ?? null;
     // A remote group has its own columns, so recording it never hides the local ssh client the sweep must kill.
     const sql = host === null
-      ? `UPDATE run_steps SET pgid = ?, start_ticks = ? WHERE ${STEP_KEY}`
+      ? `UPDATE run_steps SET pgid = ?, start_ticks = ?, cgroup = ? WHERE ${STEP_KEY}`
       : `UPDATE run_steps SET remote_pgid = ?, remote_start_ticks = ?, remote_host = ? WHERE ${STEP_KEY}`;
-    const binds = host === null ? [process.pgid, process.startTicks] : [process.pgid, process.startTicks, host];
+    const binds = host === null ? [process.pgid, process.startTicks, process.cgroup ?? null] : [process.pgid, process.startTicks, host];
     return this.fenced(runId, fence, () => {
       this.stmts.get(sql).run(...binds, runId, step.tierIndex, step.phase, step.stepIndex);
     });
@@ -115,7 +116,7 @@ export class WorkerWrites {
     return this.stmts.get(`UPDATE runs SET executed = 1 WHERE ${FENCED}`).run(runId, fence).changes > 0;
   }
 
-  recordVerify(runId: string, fence: number, tierIndex: number, verify: unknown): boolean {
+  recordVerify(runId: string, fence: number, tierIndex: number, verify: VerificationRecord): boolean {
     return this.fenced(runId, fence, () => {
       this.stmts
         .get(
@@ -143,12 +144,13 @@ export class WorkerWrites {
       .pluck()
       .all(this.now(), includeOtherOwners ? 1 : 0, owner) as string[];
     // Only local groups: a remote one is bounded by `timeout -k` on its host, and its pgid means nothing here.
-    const processes = this.stmts.get(`SELECT pgid, start_ticks FROM run_steps WHERE run_id = ? AND state = 'running' AND pgid IS NOT NULL`);
+    const processes = this.stmts.get(`SELECT pgid, start_ticks, cgroup FROM run_steps WHERE run_id = ? AND state = 'running' AND pgid IS NOT NULL`);
     return runIds.map((runId) => ({
       runId,
-      processes: (processes.all(runId) as Array<{ pgid: number; start_ticks: number | null }>).map((p) => ({
+      processes: (processes.all(runId) as Array<{ pgid: number; start_ticks: number | null; cgroup: string | null }>).map((p) => ({
         pgid: p.pgid,
         startTicks: p.start_ticks,
+        ...(p.cgroup === null ? {} : { cgroup: p.cgroup }),
       })),
     }));
   }

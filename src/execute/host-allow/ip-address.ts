@@ -1,4 +1,4 @@
-/** IP addresses as numbers, for prefix (CIDR) checks and the special-address rule of http steps. */
+/** IP addresses as numbers, for prefix (CIDR) checks and the special-address rule that ssh and http steps share. */
 
 import net from 'node:net';
 
@@ -59,26 +59,42 @@ export function prefixContains(prefix: IpPrefix, address: IpAddress): boolean {
   return prefix.base.value >> shift === address.value >> shift;
 }
 
-/** Addresses no name may lead to unless a CIDR/IP entry names them: loopback, link-local, unspecified, multicast, broadcast. */
-const SPECIAL: readonly IpPrefix[] = [
-  '0.0.0.0/8', // "this network"; 0.0.0.0 reaches the local host on Linux
-  '127.0.0.0/8',
-  '169.254.0.0/16', // link-local, including the cloud metadata address 169.254.169.254
-  '224.0.0.0/4',
-  '255.255.255.255/32',
-  '::/128',
-  '::1/128',
-  'fe80::/10',
-  'ff00::/8',
-].map((text) => {
+/** The kinds of special address, named in refusals. */
+export type SpecialKind = 'loopback' | 'link-local' | 'cloud metadata' | 'unspecified' | 'this-network' | 'multicast' | 'broadcast';
+
+/**
+ * Addresses reached only through an explicit IP/CIDR entry. Order matters: the metadata
+ * addresses come before the wider ranges that contain them, so a refusal names the sharper kind.
+ */
+const SPECIAL: readonly (readonly [IpPrefix, SpecialKind])[] = (
+  [
+    ['169.254.169.254/32', 'cloud metadata'], // AWS, GCP, Azure, OpenStack, Oracle
+    ['fd00:ec2::254/128', 'cloud metadata'], // AWS over IPv6 (inside the otherwise ordinary fd00::/8)
+    ['0.0.0.0/32', 'unspecified'], // connects to the local host on Linux
+    ['0.0.0.0/8', 'this-network'],
+    ['127.0.0.0/8', 'loopback'],
+    ['169.254.0.0/16', 'link-local'],
+    ['224.0.0.0/4', 'multicast'],
+    ['255.255.255.255/32', 'broadcast'],
+    ['::/128', 'unspecified'],
+    ['::1/128', 'loopback'],
+    ['fe80::/10', 'link-local'],
+    ['ff00::/8', 'multicast'],
+  ] as const
+).map(([text, kind]) => {
   const prefix = parsePrefix(text);
   if (prefix === null) throw new Error(`bad built-in prefix ${text}`);
-  return prefix;
+  return [prefix, kind] as const;
 });
 
-/** True for an address a name must never resolve to without an explicit CIDR/IP entry. */
+/** The kind of special address this is, or null for an ordinary one. */
+export function specialAddressKind(address: IpAddress): SpecialKind | null {
+  return SPECIAL.find(([prefix]) => prefixContains(prefix, address))?.[1] ?? null;
+}
+
+/** True for an address a name must never lead to without an explicit IP/CIDR entry. */
 export function isSpecialAddress(address: IpAddress): boolean {
-  return SPECIAL.some((prefix) => prefixContains(prefix, address));
+  return specialAddressKind(address) !== null;
 }
 
 function parseV4(text: string): bigint {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { isSpecialAddress, parseIp, parsePrefix } from './ip-address.js';
+import { isSpecialAddress, parseIp, parsePrefix, specialAddressKind } from './ip-address.js';
 
 describe('parseIp', () => {
   it.each([
@@ -46,6 +46,7 @@ describe('isSpecialAddress', () => {
     ['192.168.1.1', false],
     ['8.8.8.8', false],
     ['fd00::2', false],
+    ['fd00:ec2::254', true],
     ['fec0::1', false],
     ['2001:db8::1', false],
     ['::2', false],
@@ -53,5 +54,26 @@ describe('isSpecialAddress', () => {
     const ip = parseIp(text);
     if (ip === null) throw new Error(`cannot parse ${text}`);
     expect(isSpecialAddress(ip)).toBe(special);
+  });
+});
+
+describe('specialAddressKind', () => {
+  it.each([
+    ['169.254.169.254', 'cloud metadata'],
+    ['fd00:ec2::254', 'cloud metadata'],
+    ['::ffff:169.254.169.254', 'cloud metadata'],
+    ['169.254.1.1', 'link-local'],
+    ['0.0.0.0', 'unspecified'],
+    ['0.1.2.3', 'this-network'],
+    ['::', 'unspecified'],
+    ['127.0.0.1', 'loopback'],
+    ['::1', 'loopback'],
+    ['ff02::1', 'multicast'],
+    ['fd00:ec2::253', null],
+    ['10.0.0.1', null],
+  ])('names %s as %p', (text, kind) => {
+    const ip = parseIp(text);
+    if (ip === null) throw new Error(`cannot parse ${text}`);
+    expect(specialAddressKind(ip)).toBe(kind);
   });
 });
