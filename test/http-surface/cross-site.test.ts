@@ -10,23 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually } from '../acceptance/in-process.js';
 import { basic, rawRequest, startSurface, type RawAnswer, type Surface } from './surface.js';
+import { GATED_RUNBOOK } from '../support/gated-runbook.js';
 
-const gated = `name: gated
-faultClass: hung
-description: waits for a person
-match:
-  - alertname = "Gated"
-params:
-  host: { from: labels.instance, pattern: '[a-z0-9-]{1,64}' }
-target: "{{ params.host }}"
-tiers:
-  - name: costly
-    approval: required
-    approvalTimeout: 5m
-    steps:
-      - name: fix
-        run: ["true"]
-`;
 const touch = (dir: string): string => `name: touch
 faultClass: test
 description: leaves a file behind, so a run that executed shows
@@ -98,7 +83,7 @@ describe.each(MODES)('with $mode', (m) => {
   };
 
   beforeAll(async () => {
-    s = await startSurface((dir) => ({ 'gated.yaml': gated, 'touch.yaml': touch(dir) }), m.config, m.files);
+    s = await startSurface((dir) => ({ 'gated.yaml': GATED_RUNBOOK, 'touch.yaml': touch(dir) }), m.config, m.files);
     host = `127.0.0.1:${s.port}`;
     formId = await awaiting('node-form', '00000000000000f1');
     apiId = await awaiting('node-api', '00000000000000f2');

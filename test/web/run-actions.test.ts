@@ -9,23 +9,7 @@ import { parseConfigText, resolveConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { buildService, type Service } from '../../src/service.js';
 import { eventually, TOKEN, webhookBody } from '../acceptance/in-process.js';
-
-const RUNBOOK = `name: gated
-faultClass: hung
-description: waits for a person
-match:
-  - alertname = "Gated"
-params:
-  host: { from: labels.instance, pattern: '[a-z0-9-]{1,64}' }
-target: "{{ params.host }}"
-tiers:
-  - name: costly
-    approval: required
-    approvalTimeout: 5m
-    steps:
-      - name: fix
-        run: ["true"]
-`;
+import { GATED_RUNBOOK } from '../support/gated-runbook.js';
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const ALICE = basic('alice', 'alice-read-pw');
@@ -38,7 +22,7 @@ let url = '';
 beforeAll(async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'remediator-web-'));
   mkdirSync(path.join(root, 'runbooks'));
-  writeFileSync(path.join(root, 'runbooks', 'gated.yaml'), RUNBOOK);
+  writeFileSync(path.join(root, 'runbooks', 'gated.yaml'), GATED_RUNBOOK);
   for (const [file, secret] of [['token', TOKEN], ['alice', 'alice-read-pw'], ['bob', 'bob-operate-pw']]) writeFileSync(path.join(root, file as string), secret as string);
   const text = [
     'listen: 127.0.0.1:1',
