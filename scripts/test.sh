@@ -15,6 +15,7 @@ declare -A PACKAGE_OF=(
   [sshd]=openssh-server
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
+  [curl]=curl   # deploy/host/vllm-wait-ready, run by the rehearsal's hosts
 )
 
 has_binary() {
@@ -77,7 +78,7 @@ if [[ -n "$still_missing" ]]; then
 fi
 
 failed_steps=()
-for step in build typecheck lint; do
+for step in build build:demo typecheck lint; do
   echo "test.sh: npm run $step"
   if ! npm run --silent "$step"; then
     echo "test.sh: npm run $step FAILED" >&2

@@ -26,7 +26,7 @@ export interface ParamSpec {
   readonly source: 'labels' | 'annotations';
   readonly key: string;
   readonly pattern: Pattern;
-  readonly transform: 'host' | null;
+  readonly transform: 'host' | 'port' | null;
   readonly optional: boolean;
   readonly allowLeadingDash: boolean;
 }

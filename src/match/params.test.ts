@@ -34,6 +34,8 @@ describe('extractParams', () => {
   it.each<[string, ParamSpec, Record<string, string>, string]>([
     ['strips the port with transform host', spec('instance', HOST, { transform: 'host' }), { instance: '10.0.0.1:9100' }, '10.0.0.1'],
     ['strips the port of a bracketed IPv6 address', spec('instance', HOST, { transform: 'host' }), { instance: '[2001:db8::1]:9100' }, '2001:db8::1'],
+    ['keeps only the port with transform port', spec('port', '[0-9]{1,5}', { transform: 'port' }), { port: '10.0.0.1:8001' }, '8001'],
+    ['keeps the port of a bracketed IPv6 address', spec('port', '[0-9]{1,5}', { transform: 'port' }), { port: '[2001:db8::1]:8000' }, '8000'],
     ['keeps a value that matches the whole pattern', spec('model', '[A-Za-z0-9._-]{1,128}'), { model: 'llama-3.1-8b' }, 'llama-3.1-8b'],
     ['allows a leading dash when the param says so', spec('offset', '-?[0-9]+', { allowLeadingDash: true }), { offset: '-5' }, '-5'],
   ])('%s', (_title, s, labels, value) => {
@@ -49,6 +51,8 @@ describe('extractParams', () => {
     ['refuses a missing param', spec('model', '.+'), {}, /labels\.model is missing/],
     ['refuses an empty param as missing', spec('model', '.*'), { model: '' }, /is missing or empty/],
     ['refuses a host that is only a port', spec('instance', '.*', { transform: 'host' }), { instance: ':9100' }, /empty after the host transform/],
+    ['refuses an instance without a port under transform port', spec('port', '.*', { transform: 'port' }), { port: '10.0.0.1' }, /empty after the port transform/],
+    ['refuses a bare IPv6 address under transform port', spec('port', '.*', { transform: 'port' }), { port: '2001:db8::1' }, /empty after the port transform/],
     ['refuses a 10 kB value against a bounded pattern', spec('host', '[a-z0-9.-]{1,253}'), { host: 'a'.repeat(10_240) }, /does not match/],
   ])('%s', (_title, s, labels, message) => {
     const r = extractParams({ params: [s] }, alert(labels));

@@ -18,6 +18,15 @@ export function stripPort(value: string): string {
   return hostPort ? (hostPort[1] ?? '') : value;
 }
 
+const PORT_SUFFIX = /^(?:\[[^\]]*\]|[^:]*):([0-9]+)$/;
+
+/** The port of `host:port` or `[ipv6]:port`; empty when the value names none (then the param is refused). */
+export function portOf(value: string): string {
+  return PORT_SUFFIX.exec(value)?.[1] ?? '';
+}
+
+const TRANSFORMS = { host: stripPort, port: portOf } as const;
+
 function show(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
 }
@@ -33,7 +42,7 @@ function refusal(spec: ParamSpec, value: string): string | null {
   if (value.includes('\0')) return `param "${spec.name}" contains NUL`;
   // A lone surrogate could not reach a command unchanged: it would be re-encoded as U+FFFD.
   if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) return `param "${spec.name}" is not well-formed Unicode`;
-  if (value === '') return `param "${spec.name}" is empty after the host transform`;
+  if (value === '') return `param "${spec.name}" is empty after the ${spec.transform ?? 'host'} transform`;
   if (value.startsWith('-') && !spec.allowLeadingDash) return `param "${spec.name}" value ${show(value)} starts with "-" (set allowLeadingDash to allow it)`;
   if (!spec.pattern.test(value)) return `param "${spec.name}" value ${show(value)} does not match its pattern`;
   return null;
@@ -48,7 +57,7 @@ export function extractParams(runbook: Pick<Runbook, 'params'>, alert: Pick<Aler
       if (spec.optional) continue;
       return { ok: false, param: spec.name, message: `param "${spec.name}": ${spec.source}.${spec.key} is missing or empty` };
     }
-    const value = spec.transform === 'host' ? stripPort(raw) : raw;
+    const value = spec.transform === null ? raw : TRANSFORMS[spec.transform](raw);
     const refused = refusal(spec, value);
     if (refused !== null) return { ok: false, param: spec.name, message: refused };
     params[spec.name] = value;

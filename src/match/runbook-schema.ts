@@ -131,7 +131,7 @@ const tier = z.strictObject({
 const param = z.strictObject({
   from: z.string().regex(PARAM_SOURCE, { error: 'from must be labels.NAME or annotations.NAME' }),
   pattern: regexSource,
-  transform: z.enum(['host']).optional(),
+  transform: z.enum(['host', 'port']).optional().meta({ description: 'host: strip ":port" from host:port; port: keep only the port' }),
   optional: z.boolean().default(false),
   allowLeadingDash: z.boolean().default(false),
 });

@@ -10,11 +10,21 @@ import { formatIssue } from './runbook-issue.js';
 const ALERTS: Record<string, Record<string, string>> = {
   'llm-server-down': { alertname: 'LLMServerDown', instance: 'gpu-node-7:8000', job: 'vllm', model_name: 'llama-3-8b' },
   'llm-hung-server': { alertname: 'LLMHungServer', instance: 'gpu-node-7:8000', model_name: 'llama-3-8b' },
-  'llm-queue-backlog': { alertname: 'LLMQueueBacklog', instance: 'gpu-node-7:8000', model_name: 'llama-3-8b' },
-  'gpu-oom': { alertname: 'GPUMemoryNearFull', instance: 'gpu-node-7:9400', gpu: '3', Hostname: 'gpu-node-7' },
-  'gpu-xid': { alertname: 'GPUXidError', instance: 'gpu-node-7:9400', gpu: '3', err_code: '79' },
-  'model-version-mismatch': { alertname: 'ModelVersionMismatch', model_name: 'llama-3-8b' },
+  'llm-queue-backlog': { alertname: 'LLMQueueBacklog', model_name: 'llama-3-8b' },
+  'gpu-oom': { alertname: 'GPUMemoryNearFull', instance: 'gpu-node-7:9400', gpu: '3', Hostname: 'gpu-node-7', model_name: 'llama-3-8b' },
+  'gpu-xid': { alertname: 'GPUXidError', instance: 'gpu-node-7:9400', gpu: '3', err_code: '79', model_name: 'llama-3-8b' },
+  'model-version-mismatch': {
+    alertname: 'ModelVersionSkew',
+    model_name: 'llama-3-8b',
+    replica: 'gpu-node-7:8000',
+    host: 'gpu-node-7',
+    vllm_version: '0.10.2',
+    fleet_version: '0.11.0',
+  },
 };
+
+/** The runbooks whose steps take a serving replica out of routing and put it back. */
+const REPLICA_LADDERS = ['llm-server-down', 'llm-hung-server', 'gpu-oom', 'model-version-mismatch'];
 
 async function plans(): Promise<Map<string, { runbook: Runbook; target: string; pool: string | null; plan: Plan }>> {
   const r = await loadCatalog('runbooks');
@@ -48,31 +58,68 @@ describe('the shipped fault-class runbooks', () => {
     for (const { runbook } of all.values()) expect(runbook.mode).toBe('shadow');
   });
 
-  it('run host commands over SSH on the target, except the model-wide version runbook, which has no host', async () => {
-    for (const [name, { target, plan }] of await plans()) {
+  it('run host commands over SSH on the alert host, and the backlog ladder none at all', async () => {
+    for (const [name, { plan }] of await plans()) {
       const remote = steps(plan).filter((s) => s.kind === 'run' || s.kind === 'script' || s.kind === 'capture');
-      const want = name === 'model-version-mismatch' ? null : { host: target };
-      expect(remote.map((s) => [s.name, s.ssh])).toEqual(remote.map((s) => [s.name, want]));
+      if (name === 'llm-queue-backlog') expect(remote).toEqual([]);
+      else expect(new Set(remote.map((s) => s.ssh?.host))).toEqual(new Set(['gpu-node-7']));
     }
   });
 
-  it('keep parsed GPU evidence, and never let a failed capture stop the fix', async () => {
-    const all = await plans();
-    for (const name of ['llm-server-down', 'llm-hung-server', 'gpu-oom', 'gpu-xid']) {
-      const captures = steps(all.get(name)?.plan).filter((s) => s.kind === 'capture');
-      expect(captures.map((s) => [s.capture, s.continueOnError])).toEqual([['gpu', true]]);
+  it('are ladders of at least two tiers, each verified', async () => {
+    for (const { plan } of (await plans()).values()) {
+      expect(plan.tiers.length).toBeGreaterThanOrEqual(2);
+      for (const t of plan.tiers) expect(t.verify).not.toBeNull();
     }
   });
 
-  it('restart one replica of a model at a time and probe vLLM /health on port 8000', async () => {
+  it('restart only a drained replica, and undrain it only after its warm-up answered', async () => {
     const all = await plans();
-    for (const name of ['llm-server-down', 'llm-hung-server', 'llm-queue-backlog']) {
-      const x = all.get(name);
-      expect([x?.pool, x?.runbook.safety.maxConcurrentPerPool]).toEqual(['llama-3-8b', 1]);
-      const ready = steps(x?.plan).find((s) => s.name === 'wait-ready');
-      expect(ready?.http).toEqual({ method: 'GET', url: 'http://gpu-node-7:8000/health', headers: {}, body: null, expectStatus: [200] });
-      expect(ready?.until).toEqual({ everyMs: 10_000, withinMs: 600_000 });
+    for (const name of REPLICA_LADDERS) {
+      for (const tier of all.get(name)?.plan.tiers ?? []) {
+        const names = tier.steps.map((s) => s.name);
+        const drain = names.indexOf('drain');
+        const start = names.findIndex((n) => n === 'restart' || n === 'start');
+        const warmUp = names.indexOf('warm-up');
+        const undrain = names.indexOf('undrain');
+        expect([name, tier.name, drain >= 0, drain < start, start < warmUp, warmUp < undrain]).toEqual([name, tier.name, true, true, true, true]);
+        expect(tier.steps[drain]?.http?.url).toMatch(/^http:\/\/llm-gateway:8080\/admin\/(replicas|gpus)\/gpu-node-7\/(8000|3)\/drain$/);
+      }
     }
+  });
+
+  it('verify with the gateway canary, not only with metrics', async () => {
+    for (const [name, { plan }] of await plans()) {
+      for (const t of plan.tiers) expect([name, t.verify?.kind === 'promql' && t.verify.query.includes('llm_gateway_replica_canary_success')]).toEqual([name, true]);
+    }
+  });
+
+  it('never restart an engine for a backlog: they shed batch load at the gateway', async () => {
+    const backlog = (await plans()).get('llm-queue-backlog');
+    expect(steps(backlog?.plan).some((s) => s.argv?.includes('systemctl'))).toBe(false);
+    expect(steps(backlog?.plan).filter((s) => s.http).map((s) => s.http?.body)).toEqual(['{"batchInflight":2,"ttl":"30m"}', '{"batchInflight":0,"ttl":"30m"}']);
+  });
+
+  it('lower the memory settings when an out-of-memory crash comes back, and roll the odd replica to the fleet version', async () => {
+    const all = await plans();
+    expect(all.get('gpu-oom')?.plan.tiers[1]?.steps.find((s) => s.name === 'lower-memory-settings')?.argv).toEqual([
+      'sudo', '-n', 'vllm-env', 'set', 'llama-3-8b', 'GPU_MEMORY_UTILIZATION=0.80',
+    ]);
+    expect(all.get('model-version-mismatch')?.plan.tiers[0]?.steps.find((s) => s.name === 'pin-fleet-version')?.argv).toEqual([
+      'sudo', '-n', 'vllm-env', 'set', 'llama-3-8b', 'VLLM_VERSION=0.11.0',
+    ]);
+  });
+
+  it('cordon a GPU with a hardware Xid, reset it only after approval, and never undo the cordon on failure', async () => {
+    const r = await loadCatalog('runbooks');
+    if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
+    const appXid = { labels: labelSet(Object.entries({ ...ALERTS['gpu-xid'], err_code: '31' })), annotations: labelSet([]), fingerprint: 'f00d' };
+    expect(r.catalog.match(appXid).map((rb) => rb.name)).toEqual([]);
+    const xid = (await plans()).get('gpu-xid');
+    expect(xid?.plan.tiers.map((t) => [t.name, t.approvalTimeoutMs])).toEqual([['cordon', null], ['reset-gpu', 1_800_000]]);
+    expect(xid?.plan.tiers[0]?.steps.some((s) => s.argv?.includes('restart'))).toBe(false);
+    expect(xid?.plan.tiers.flatMap((t) => t.onFailure)).toEqual([]);
+    expect(xid?.runbook.safety.maxAttempts).toEqual({ count: 1, perMs: 86_400_000 });
   });
 
   it('check at claim time that the fault is still there', async () => {
@@ -80,32 +127,16 @@ describe('the shipped fault-class runbooks', () => {
     expect(all.get('llm-server-down')?.plan.precheck).toBe('up{job="vllm", instance="gpu-node-7:8000"} == 0');
     expect(all.get('llm-hung-server')?.plan.precheck).toContain('vllm:generation_tokens_total{instance="gpu-node-7:8000"}');
     expect(all.get('gpu-oom')?.plan.precheck).toContain('DCGM_FI_DEV_FB_FREE{instance="gpu-node-7:9400", gpu="3"}');
-    expect(all.get('model-version-mismatch')?.plan.precheck).toContain('vllm:cache_config_info{model_name="llama-3-8b"}');
-    expect(all.get('llm-queue-backlog')?.runbook.safety.waitForMs).toBe(120_000);
+    expect(all.get('model-version-mismatch')?.plan.precheck).toBe('llm_gateway_replica_info{replica="gpu-node-7:8000", vllm_version!="0.11.0"}');
+    expect(all.get('llm-queue-backlog')?.runbook.safety.waitForMs).toBe(60_000);
     expect(all.get('gpu-xid')?.runbook.safety.fleetBreaker).toEqual({ maxTargets: 2, perMs: 1_800_000 });
   });
-});
 
-describe('the verification of the shipped runbooks', () => {
-  it('check every tier in Prometheus, with the alert labels escaped into the query', async () => {
-    const all = await plans();
-    const verify = (name: string) => all.get(name)?.plan.tiers.map((t) => t.verify);
-    expect(verify('llm-server-down')).toEqual([
-      { kind: 'promql', query: 'up{job="vllm", instance="gpu-node-7:8000"} == 1', everyMs: 15_000, withinMs: 600_000, stableForMs: 30_000 },
-    ]);
-    expect(verify('gpu-xid')).toEqual([{ kind: 'alertResolved', everyMs: 15_000, withinMs: 600_000, stableForMs: 120_000 }]);
-    expect(verify('gpu-oom')?.[0]).toMatchObject({ kind: 'promql', query: expect.stringContaining('DCGM_FI_DEV_FB_FREE{instance="gpu-node-7:9400", gpu="3"}, 1) < 0.9') });
-    expect(verify('llm-hung-server')?.[0]).toMatchObject({ query: expect.stringContaining('vllm:num_requests_running{instance="gpu-node-7:8000"}) == 0') });
-    expect(verify('llm-queue-backlog')?.[0]).toMatchObject({ query: expect.stringContaining('model_name="llama-3-8b"}) <= 50'), stableForMs: 120_000 });
-    expect(verify('model-version-mismatch')?.[0]).toMatchObject({ query: expect.stringContaining('{model_name="llama-3-8b"})) == 1') });
-    for (const { plan } of all.values()) for (const t of plan.tiers) expect(t.approvalTimeoutMs).toBeNull();
-  });
-
-  it('leave the probe runbook without verify, so that it works on a machine with no Prometheus', async () => {
+  it('verify the probe runbook in Prometheus, where its alert comes from', async () => {
     const r = await loadCatalog('runbooks');
     if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
     const probe = r.catalog.runbooks.find((rb) => rb.name === 'probe-flag');
     expect(probe?.mode).toBe('enforce');
-    expect(probe?.tiers.map((t) => t.verify)).toEqual([null]);
+    expect(probe?.tiers.map((t) => t.verify?.kind)).toEqual(['promql']);
   });
 });

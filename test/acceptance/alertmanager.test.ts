@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
 import { stopAll } from '../support/child.js';
+import { freePort } from '../support/free-port.js';
 import { startExporter, type ExporterHandle } from '../support/exporter.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { REPO_ROOT, startService, writeTokenFile, type ServiceHandle } from '../support/service.js';
@@ -42,19 +43,13 @@ describe('Alertmanager to remediator', () => {
     const dir = makeTempDir('am-e2e');
     const webhookToken = writeTokenFile(dir, TOKEN, 'webhook');
     const readToken = writeTokenFile(dir, READ, 'read');
-    service = await startService({
-      dir,
-      config: {
-        runbooks: path.join(REPO_ROOT, 'runbooks'),
-        store: { url: 'sqlite:./data/remediator.db' },
-        auth: { webhook: { bearerTokenFile: webhookToken }, read: { bearerTokenFile: readToken }, operate: { bearerTokenFile: readToken } },
-      },
-    });
-    await service.waitReady();
+    // The probe's tier is verified in Prometheus, so the service needs Prometheus' address, and
+    // Alertmanager the service's: the service's port is chosen first.
+    const port = await freePort();
     exporter = await startExporter();
     exporter.set('probe_flag', 1);
     alertmanager = await startAlertmanager({
-      webhookUrl: `${service.url}/api/v1/alerts`,
+      webhookUrl: `http://127.0.0.1:${port}/api/v1/alerts`,
       credentialsFile: webhookToken,
       groupWait: '1s',
       groupInterval: '1s',
@@ -73,6 +68,17 @@ describe('Alertmanager to remediator', () => {
     annotations: { summary: "probe_flag is 1 on {{ $labels.instance }}" }
 `,
     });
+    service = await startService({
+      dir,
+      config: {
+        listen: `127.0.0.1:${port}`,
+        runbooks: path.join(REPO_ROOT, 'runbooks'),
+        store: { url: 'sqlite:./data/remediator.db' },
+        prometheus: { url: prometheus.url },
+        auth: { webhook: { bearerTokenFile: webhookToken }, read: { bearerTokenFile: readToken }, operate: { bearerTokenFile: readToken } },
+      },
+    });
+    await service.waitReady();
 
     const run = await waitFor(
       async () => {

@@ -22,6 +22,8 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   /** The scrape job name, i.e. the `job` label of scraped series. */
   jobName?: string;
+  /** Whole scrape_configs entries, instead of the one job of scrapeTargets. */
+  scrapeConfigs?: readonly Record<string, unknown>[];
   /** How often firing alerts are re-sent to Alertmanager (Prometheus' default is 1m; tests want it short). */
   resendDelay?: string;
 }
@@ -50,7 +52,7 @@ export function prometheusConfig(options: PrometheusOptions): string {
       scrape_timeout: options.scrapeInterval ?? '1s',
       evaluation_interval: options.evaluationInterval ?? '1s',
     },
-    scrape_configs: [{ job_name: options.jobName ?? 'test', static_configs: [{ targets: [...(options.scrapeTargets ?? [])] }] }],
+    scrape_configs: options.scrapeConfigs ?? [{ job_name: options.jobName ?? 'test', static_configs: [{ targets: [...(options.scrapeTargets ?? [])] }] }],
   };
   if (options.rules?.trim()) config.rule_files = ['rules.yml'];
   if (options.alertmanagerUrl) {

@@ -47,10 +47,18 @@ async function keygen(file: string, type: string): Promise<string> {
   return fs.readFileSync(`${file}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
 }
 
-function sshdConfig(dir: string, port: number): string {
+/** Options for startSshd: the default is one loopback address and the plain test config. */
+export interface SshdOptions {
+  /** Loopback addresses to listen on, all on the same port; the first is `host`. Default 127.0.0.1. */
+  readonly listen?: readonly string[];
+  /** Config text put after the rest (Match blocks, SetEnv), given the chosen port. */
+  readonly extraConfig?: (port: number) => string;
+}
+
+function sshdConfig(dir: string, port: number, options: SshdOptions): string {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    ...(options.listen ?? ['127.0.0.1']).map((a) => `ListenAddress ${a}`),
     ...['ed25519', 'ecdsa', 'rsa'].map((t) => `HostKey ${path.join(dir, `host_${t}`)}`),
     `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
     `PidFile ${path.join(dir, 'sshd.pid')}`,
@@ -63,6 +71,7 @@ function sshdConfig(dir: string, port: number): string {
     'AllowAgentForwarding no',
     'MaxStartups 100',
     'LogLevel VERBOSE',
+    options.extraConfig?.(port) ?? '',
     '',
   ].join('\n');
 }
@@ -72,8 +81,9 @@ type KnownHostsFiles = Pick<
   'knownHostsFile' | 'hashedKnownHostsFile' | 'wrongKnownHostsFile' | 'otherHostKnownHostsFile' | 'ecdsaKnownHostsFile'
 >;
 
-async function writeKnownHosts(dir: string, port: number, hostKey: string, ecdsaKey: string): Promise<KnownHostsFiles> {
+async function writeKnownHosts(dir: string, port: number, hostKey: string, ecdsaKey: string, listen: readonly string[]): Promise<KnownHostsFiles> {
   const name = `[127.0.0.1]:${port}`;
+  const names = listen.map((a) => `[${a}]:${port}`);
   const files = {
     knownHostsFile: path.join(dir, 'known_hosts'),
     hashedKnownHostsFile: path.join(dir, 'known_hosts.hashed'),
@@ -82,7 +92,7 @@ async function writeKnownHosts(dir: string, port: number, hostKey: string, ecdsa
     ecdsaKnownHostsFile: path.join(dir, 'known_hosts.ecdsa'),
   };
   const wrongKey = await keygen(path.join(dir, 'wrong_host_ed25519'), 'ed25519');
-  fs.writeFileSync(files.knownHostsFile, `# pinned by the test\n${name} ${hostKey}\n`);
+  fs.writeFileSync(files.knownHostsFile, `# pinned by the test\n${names.map((n) => `${n} ${hostKey}\n`).join('')}`);
   fs.writeFileSync(files.hashedKnownHostsFile, `${name} ${hostKey}\n`);
   await run('ssh-keygen', ['-H', '-f', files.hashedKnownHostsFile]);
   fs.writeFileSync(files.wrongKnownHostsFile, `${name} ${wrongKey}\n`);
@@ -100,7 +110,8 @@ function ensurePrivsepDir(): void {
 }
 
 /** Starts sshd as the current user; the caller stops it (stopAll in afterAll also does). */
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
+  const listen = options.listen ?? ['127.0.0.1'];
   const sshd = findBinary('SSHD', ['sshd'], 'openssh-server');
   const dir = makeTempDir('sshd');
   // sshd insists on its privilege separation folder even when it runs as an ordinary user.
@@ -113,11 +124,11 @@ export async function startSshd(): Promise<TestSshd> {
   const { port, child } = await startOnFreePort(
     async (p) => {
       const config = path.join(dir, 'sshd_config');
-      fs.writeFileSync(config, sshdConfig(dir, p));
+      fs.writeFileSync(config, sshdConfig(dir, p, options));
       return startChild(sshd, ['-D', '-e', '-f', config], { name: 'sshd' });
     },
     async (p, c) => {
-      await waitFor(() => (c.output().includes(`Server listening on 127.0.0.1 port ${p}`) ? true : undefined), {
+      await waitFor(() => (listen.every((a) => c.output().includes(`Server listening on ${a} port ${p}`)) ? true : undefined), {
         description: 'sshd listening',
         timeoutMs: 10_000,
         intervalMs: 20,
@@ -126,9 +137,9 @@ export async function startSshd(): Promise<TestSshd> {
       });
     },
   );
-  const files = await writeKnownHosts(dir, port, ed25519Key ?? '', ecdsaKey ?? '');
+  const files = await writeKnownHosts(dir, port, ed25519Key ?? '', ecdsaKey ?? '', listen);
   return {
-    host: '127.0.0.1',
+    host: listen[0] ?? '127.0.0.1',
     port,
     user: os.userInfo().username,
     dir,

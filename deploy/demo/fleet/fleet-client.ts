@@ -1,0 +1,141 @@
+/** Typed calls to the supervisor's control API, and startFleet, which runs the supervisor for a rehearsal or a test. */
+import { spawn } from 'node:child_process';
+import type { FaultView, FleetEvent, FleetState, GpuResetResult, GpuView, JournalEntry, UnitActionResult } from './api-types.js';
+import { compiled } from './paths.js';
+
+export type { FaultView, FleetEvent, FleetState, GpuResetResult, GpuView, JournalEntry, UnitActionResult, UnitView } from './api-types.js';
+export type { FaultSpec } from './faults.js';
+
+/** A fault as POST /faults takes it (FaultSpec's shapes; fields with defaults may be left out); the supervisor checks it. */
+export type FaultInput = Readonly<Record<string, unknown>>;
+
+async function call<T>(url: string, init: RequestInit = {}, okStatuses: readonly number[] = []): Promise<T> {
+  const res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  if (!res.ok && !okStatuses.includes(res.status)) throw new Error(`${init.method ?? 'GET'} ${url} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+const post = (body?: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? '' : JSON.stringify(body) });
+
+/** GET /state: hosts, every unit, every GPU and the active faults. */
+export function getState(controlUrl: string): Promise<FleetState> {
+  return call(`${controlUrl}/state`);
+}
+
+/** The same as getState. */
+export const fleetState = getState;
+
+/** POST /units/HOST/UNIT/ACTION; a failed start answers `{ok: false}` instead of throwing. */
+export function unitAction(controlUrl: string, host: string, unit: string, action: 'start' | 'stop' | 'restart'): Promise<UnitActionResult> {
+  return call(`${controlUrl}/units/${encodeURIComponent(host)}/${encodeURIComponent(unit)}/${action}`, post(), [500]);
+}
+
+/** POST /faults. */
+export function injectFault(controlUrl: string, fault: FaultInput): Promise<{ id: string; injectedAt: string }> {
+  return call(`${controlUrl}/faults`, post(fault));
+}
+
+/** DELETE /faults. */
+export function clearFaults(controlUrl: string): Promise<{ cleared: number }> {
+  return call(`${controlUrl}/faults`, { method: 'DELETE' });
+}
+
+/** GET /faults: the active faults. */
+export function activeFaults(controlUrl: string): Promise<FaultView[]> {
+  return call(`${controlUrl}/faults`);
+}
+
+/** GET /events: the ordered event log, after sequence number `after` when given. */
+export function events(controlUrl: string, after = 0): Promise<FleetEvent[]> {
+  return call(`${controlUrl}/events${after > 0 ? `?after=${after}` : ''}`);
+}
+
+/** The same as events. */
+export const fleetEvents = events;
+
+/** GET /gpus/HOST. */
+export function gpus(controlUrl: string, host: string): Promise<GpuView[]> {
+  return call(`${controlUrl}/gpus/${encodeURIComponent(host)}`);
+}
+
+/** POST /gpus/HOST/GPU/reset; a refused or failed reset answers `{ok: false, message}` instead of throwing. */
+export function gpuReset(controlUrl: string, host: string, gpu: number): Promise<GpuResetResult> {
+  return call(`${controlUrl}/gpus/${encodeURIComponent(host)}/${gpu}/reset`, post(), [409, 500]);
+}
+
+/** GET /units/HOST/UNIT/journal. */
+export async function journal(controlUrl: string, host: string, unit: string, lines?: number): Promise<JournalEntry[]> {
+  const body = await call<{ entries: JournalEntry[] }>(`${controlUrl}/units/${encodeURIComponent(host)}/${encodeURIComponent(unit)}/journal${lines === undefined ? '' : `?lines=${lines}`}`);
+  return body.entries;
+}
+
+/** A running supervisor. */
+export interface FleetHandle {
+  readonly pid: number;
+  readonly controlUrl: string;
+  /** The supervisor's stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM (it stops every engine first), SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Options of startFleet. */
+export interface StartFleetOptions {
+  /** dcgm's --xid-count-window-size (default 5m). */
+  readonly xidCountWindow?: string;
+  /** How long a unit stop waits before SIGKILL (default 5s). */
+  readonly stopTimeout?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+/** The compiled supervisor, found from this module whether it runs compiled (build/demo/...) or as TypeScript. */
+export function supervisorScript(): string {
+  return compiled(import.meta.url, 'deploy/demo/fleet/supervisor.js');
+}
+
+/** Spawns the supervisor on `configPath` and resolves when it prints `fleet ready`; rejects with its output if it exits or times out first. */
+export async function startFleet(configPath: string, options: StartFleetOptions = {}): Promise<FleetHandle> {
+  const args = [supervisorScript(), '--config', configPath];
+  if (options.xidCountWindow) args.push('--xid-count-window', options.xidCountWindow);
+  if (options.stopTimeout) args.push('--stop-timeout', options.stopTimeout);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let controlUrl = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the fleet was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${output}`)), options.readyTimeoutMs ?? 60_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      // Complete lines only: a chunk may end in the middle of the ready line.
+      const ready = output.split('\n').slice(0, -1).find((l) => l.includes('"fleet ready"'));
+      if (ready) {
+        controlUrl = (JSON.parse(ready) as { controlUrl: string }).controlUrl;
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (err) => reject(err));
+    void exited.then(() => reject(new Error(`the supervisor exited before the fleet was ready:\n${output}`)));
+  }).catch(async (thrown: unknown) => {
+    child.kill('SIGKILL');
+    await exited;
+    throw thrown;
+  });
+  return {
+    pid: child.pid ?? 0,
+    controlUrl,
+    output: () => output,
+    stop: async (graceMs = 15_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
