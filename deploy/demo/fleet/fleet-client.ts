@@ -1,6 +1,6 @@
 /** Typed calls to the supervisor's control API, and startFleet, which runs the supervisor for a rehearsal or a test. */
-import { spawn } from 'node:child_process';
 import type { FaultView, FleetEvent, FleetState, GpuResetResult, GpuView, JournalEntry, UnitActionResult } from './api-types.js';
+import { callJson, post, startReadyChild } from './child-process.js';
 import { compiled } from './paths.js';
 
 export type { FaultView, FleetEvent, FleetState, GpuResetResult, GpuView, JournalEntry, UnitActionResult, UnitView } from './api-types.js';
@@ -9,14 +9,7 @@ export type { FaultSpec } from './faults.js';
 /** A fault as POST /faults takes it (FaultSpec's shapes; fields with defaults may be left out); the supervisor checks it. */
 export type FaultInput = Readonly<Record<string, unknown>>;
 
-async function call<T>(url: string, init: RequestInit = {}, okStatuses: readonly number[] = []): Promise<T> {
-  const res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000) });
-  const text = await res.text();
-  if (!res.ok && !okStatuses.includes(res.status)) throw new Error(`${init.method ?? 'GET'} ${url} answered ${res.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-const post = (body?: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? '' : JSON.stringify(body) });
+const call = callJson;
 
 /** GET /state: hosts, every unit, every GPU and the active faults. */
 export function getState(controlUrl: string): Promise<FleetState> {
@@ -96,46 +89,9 @@ export function supervisorScript(): string {
 
 /** Spawns the supervisor on `configPath` and resolves when it prints `fleet ready`; rejects with its output if it exits or times out first. */
 export async function startFleet(configPath: string, options: StartFleetOptions = {}): Promise<FleetHandle> {
-  const args = [supervisorScript(), '--config', configPath];
+  const args = ['--config', configPath];
   if (options.xidCountWindow) args.push('--xid-count-window', options.xidCountWindow);
   if (options.stopTimeout) args.push('--stop-timeout', options.stopTimeout);
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let controlUrl = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the fleet was not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${output}`)), options.readyTimeoutMs ?? 60_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      // Complete lines only: a chunk may end in the middle of the ready line.
-      const ready = output.split('\n').slice(0, -1).find((l) => l.includes('"fleet ready"'));
-      if (ready) {
-        controlUrl = (JSON.parse(ready) as { controlUrl: string }).controlUrl;
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (err) => reject(err));
-    void exited.then(() => reject(new Error(`the supervisor exited before the fleet was ready:\n${output}`)));
-  }).catch(async (thrown: unknown) => {
-    child.kill('SIGKILL');
-    await exited;
-    throw thrown;
-  });
-  return {
-    pid: child.pid ?? 0,
-    controlUrl,
-    output: () => output,
-    stop: async (graceMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const child = await startReadyChild({ script: supervisorScript(), args, readyMessage: 'fleet ready', what: 'the supervisor', timeoutMs: options.readyTimeoutMs ?? 60_000 });
+  return { pid: child.pid, controlUrl: String(child.ready.controlUrl), output: child.output, stop: (graceMs = 15_000) => child.stop(graceMs) };
 }

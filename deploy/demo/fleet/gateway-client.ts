@@ -1,20 +1,14 @@
 /** startGateway, which runs the gateway process for a rehearsal or a test, and typed calls to its admin API. */
-import { spawn } from 'node:child_process';
 import type { AdmissionView, GatewayEvent, GatewayReplica } from './gateway-types.js';
+import { callJson, post, startReadyChild } from './child-process.js';
 import { compiled } from './paths.js';
 
 export type { AdmissionView, BreakerState, GatewayEvent, GatewayEventKind, GatewayReplica } from './gateway-types.js';
 
-async function call<T>(url: string, init: RequestInit = {}, okStatuses: readonly number[] = []): Promise<T> {
-  const res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  if (!res.ok && !okStatuses.includes(res.status)) throw new Error(`${init.method ?? 'GET'} ${url} answered ${res.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
+const call = <T>(url: string, init: RequestInit = {}, okStatuses: readonly number[] = []): Promise<T> => callJson<T>(url, init, okStatuses, 10_000);
 
 const OUTPUT_LIMIT = 256 * 1024;
 
-const post = (body?: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? '' : JSON.stringify(body) });
 // "IP:PORT" → "IP/PORT", the admin API's path form.
 const replicaPath = (replica: string): string => {
   const at = replica.lastIndexOf(':');
@@ -90,47 +84,13 @@ export function gatewayScript(): string {
 
 /** Spawns the gateway on `configPath` and resolves when it prints `gateway ready`; rejects with its output if it exits or times out first. */
 export async function startGateway(configPath: string, options: { readyTimeoutMs?: number } = {}): Promise<GatewayHandle> {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for children
-  const child = spawn(process.execPath, [gatewayScript(), '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let url = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const timeoutMs = options.readyTimeoutMs ?? 30_000;
-  let timer: NodeJS.Timeout | undefined;
-  await new Promise<void>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`the gateway was not ready within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      // Every event is a line: keep the recent part only, the gateway may run for an hour.
-      if (output.length > OUTPUT_LIMIT) output = output.slice(-OUTPUT_LIMIT);
-      // Complete lines only: a chunk may end mid-line.
-      const ready = url === '' ? output.split('\n').slice(0, -1).find((l) => l.includes('"gateway ready"')) : undefined;
-      if (!ready) return;
-      url = (JSON.parse(ready) as { url: string }).url;
-      clearTimeout(timer);
-      resolve();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (err) => reject(err));
-    void exited.then(() => reject(new Error(`the gateway exited before it was ready:\n${output}`)));
-  }).catch(async (thrown: unknown) => {
-    clearTimeout(timer);
-    child.kill('SIGKILL');
-    await exited;
-    throw thrown;
+  const child = await startReadyChild({
+    script: gatewayScript(),
+    args: ['--config', configPath],
+    readyMessage: 'gateway ready',
+    what: 'the gateway',
+    timeoutMs: options.readyTimeoutMs ?? 30_000,
+    outputLimit: OUTPUT_LIMIT,
   });
-  return {
-    pid: child.pid ?? 0,
-    url,
-    output: () => output,
-    stop: async (graceMs = 5_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { pid: child.pid, url: String(child.ready.url), output: child.output, stop: (graceMs = 5_000) => child.stop(graceMs) };
 }
