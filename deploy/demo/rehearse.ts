@@ -13,6 +13,8 @@ import { startStack } from './rehearsal/stack.js';
 
 const USAGE = 'usage: npm run rehearse -- [--fault CLASS]... [--json FILE] [--detail FILE] [--time-scale F] (classes: ' + FAULT_CLASSES.map((c) => c.faultClass).join(', ') + ')';
 
+const WARM_UP_MS = 20_000;
+
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
 }
@@ -30,6 +32,9 @@ async function main(): Promise<number> {
   const timeScale = values['time-scale'] === undefined ? 0.1 : Number(values['time-scale']);
   if (!(timeScale > 0 && timeScale <= 1)) throw new Error(`--time-scale must be a number in (0, 1], not ${values['time-scale']}`);
   const stack = await startStack({ timeScale, log, runbooks: [...new Set(FAULT_CLASSES.map((c) => c.runbook))] });
+  // Steady load first: every rate window of the rules then starts from a fleet that serves, as in production.
+  log(`steady load for ${WARM_UP_MS / 1000}s before the first fault`);
+  await new Promise((r) => setTimeout(r, WARM_UP_MS));
   const rows: RehearsalRow[] = [];
   const episodes: Episode[] = [];
   try {

@@ -62,7 +62,8 @@ export async function startChild(command: string, args: readonly string[], optio
   const capture = (chunk: Buffer): void => {
     output += chunk.toString('utf8');
     if (output.length > OUTPUT_LIMIT) output = output.slice(output.length - OUTPUT_LIMIT);
-    log?.write(chunk);
+    // 'exit' may come before the last output: what arrives after the log file was closed stays in `output` only.
+    if (log && !log.writableEnded) log.write(chunk);
   };
   child.stdout?.on('data', capture);
   child.stderr?.on('data', capture);
