@@ -57,7 +57,9 @@ async function expectContained(kind: ContainmentKind, base: number): Promise<voi
   const alive = await waitFor(
     () => {
       const now = liveDaemons(base);
-      return mustDie.every((route) => !now.has(route)) ? now : undefined;
+      // the escaped daemons may still be starting: wait for them too, so that the check below sees them
+      const escaped = ESCAPES.filter((route) => !mustDie.includes(route));
+      return mustDie.every((route) => !now.has(route)) && escaped.every((route) => now.has(route)) ? now : undefined;
     },
     { description: `the ${mustDie.join(', ')} daemons gone`, timeoutMs: 5000, intervalMs: 50, context: () => JSON.stringify([...liveDaemons(base)]) },
   );
