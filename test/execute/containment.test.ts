@@ -67,6 +67,15 @@ async function expectContained(kind: ContainmentKind, base: number): Promise<voi
   expect([...alive.keys()].sort()).toEqual(ESCAPES.filter((route) => !mustDie.includes(route)).sort());
 }
 
+/** Waits for the fixture's ready file and for all four daemons to have exec'd `sleep` (a backgrounded setsid may still be forking). */
+async function daemonsStarted(ready: string, base: number): Promise<void> {
+  await waitFor(() => (fs.existsSync(ready) && liveDaemons(base).size === ESCAPES.length ? true : undefined), {
+    description: 'all four daemons started',
+    intervalMs: 20,
+    context: () => JSON.stringify([...liveDaemons(base)]),
+  });
+}
+
 describe('detectContainment', () => {
   it('offers the process group everywhere and picks the strongest kind the host offers first', () => {
     expect(offered).toContain('process-group');
@@ -126,8 +135,7 @@ describe.each(offered)('a local step contained by %s', (kind) => {
     const ready = readyFile();
     const abort = new AbortController();
     const pending = runner.run(request(base, { ready, hold: 60, signal: abort.signal }));
-    await waitFor(() => (fs.existsSync(ready) ? true : undefined), { description: 'daemons started', intervalMs: 20 });
-    expect(liveDaemons(base).size).toBe(ESCAPES.length);
+    await daemonsStarted(ready, base);
     abort.abort('canceled');
     expect(await pending).toMatchObject({ ok: false, stoppedBy: 'canceled' });
     await expectContained(kind, base);
@@ -139,7 +147,7 @@ describe.each(offered)('a local step contained by %s', (kind) => {
     const ready = readyFile();
     const spawned: ProcessRecord[] = [];
     const pending = runner.run(request(base, { ready, hold: 60, onSpawn: (p) => void spawned.push(p) }));
-    await waitFor(() => (fs.existsSync(ready) ? true : undefined), { description: 'daemons started', intervalMs: 20 });
+    await daemonsStarted(ready, base);
     const [record] = spawned;
     if (record === undefined) throw new Error('onSpawn was not called');
     expect(record.cgroup === undefined).toBe(kind !== 'cgroup');
