@@ -8,5 +8,8 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,
+  // One private PostgreSQL cluster for the run (test/support/postgres.ts); each test file makes its own databases on it.
+  globalSetup: '<rootDir>/test/support/postgres.ts',
+  globalTeardown: '<rootDir>/test/support/jest-global-teardown.ts',
   maxWorkers: 2,
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (`npm test`): real Prometheus, Alertmanager and sshd are part of the suite,
+# The test command (`npm test`): real Prometheus, Alertmanager, sshd and PostgreSQL are part of the suite,
 # so it installs them when missing and never skips what needs them.
 # Extra arguments go to jest. The last line of output is always "N passed, N failed".
 set -euo pipefail
@@ -16,10 +16,12 @@ declare -A PACKAGE_OF=(
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
   [curl]=curl   # deploy/host/vllm-wait-ready, run by the rehearsal's hosts
+  [initdb]=postgresql   # jest's global setup starts a private cluster (test/support/postgres.ts)
+  [pg_ctl]=postgresql
 )
 
 has_binary() {
-  command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]
+  command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]] || compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null
 }
 
 missing_packages() {
