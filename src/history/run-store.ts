@@ -1,6 +1,6 @@
 /**
- * The RunStore port: the one seam between remediator and its database. SQLite implements it now,
- * PostgreSQL later; both must pass test/store-contract. All coordination state (episodes, leases,
+ * The RunStore port: the one seam between remediator and its database. SQLite (one process) and PostgreSQL (several
+ * replicas) implement it; both must pass test/store-contract. All coordination state (episodes, leases,
  * pauses, cooldowns, budgets) lives behind it, and every time it records comes from the store's clock.
  */
 
@@ -259,6 +259,9 @@ export interface StoreCapabilities {
   readonly singleProcess: boolean;
 }
 
+/** Work that one replica at a time does (the escalation outbox, approval expiry, retention), named. */
+export type LeaderRole = 'periodic';
+
 export interface RunStore {
   readonly capabilities: StoreCapabilities;
   /** Applies pending migrations; fails when another process holds a single-process store. */
@@ -338,6 +341,20 @@ export interface RunStore {
   recordPrometheusSighting(fingerprint: string, startsAt: string): Promise<void>;
   /** Escalations, newest first. */
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>>;
+
+  // -- coordination between replicas
+  /**
+   * Takes or renews the role for `owner` until now + termMs on the store's clock: true while owner holds it. Another
+   * owner takes it only once the holder's term has run out (or it was released); each new holder starts a new term.
+   */
+  holdLeadership(role: LeaderRole, owner: string, termMs: number): Promise<boolean>;
+  /** Gives the role up at once when owner holds it (a clean stop), so that another replica need not wait out the term. */
+  releaseLeadership(role: LeaderRole, owner: string): Promise<void>;
+  /**
+   * Calls listener when another replica made work claimable (a run created, approved, released): a wake-up hint only,
+   * never the sole way work is found (workers poll too). Returns the unsubscribe. A single-process store never calls it.
+   */
+  onWake(listener: () => void): () => void;
 }
 
 /** Steps of a run as the store recorded them, for resuming. */

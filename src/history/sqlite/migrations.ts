@@ -236,6 +236,16 @@ const CONTAINMENT = `
 ALTER TABLE run_steps ADD COLUMN cgroup TEXT;
 `;
 
+// Issue 9: the roles one replica at a time holds, with a term (the PostgreSQL store's table, kept alike here).
+const LEADERSHIP = `
+CREATE TABLE leadership (
+  role TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  term INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
 /** Every migration, oldest first; append new ones, never edit applied ones. */
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
@@ -244,6 +254,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 4, name: 'list-combined', sql: LIST_COMBINED },
   { id: 5, name: 'containment', sql: CONTAINMENT },
   { id: 6, name: 'episodes', sql: EPISODES, before: canonicalStartsAt },
+  { id: 7, name: 'leadership', sql: LEADERSHIP },
 ];
 
 /** Applies the migrations not yet recorded in schema_migrations; returns the ids it applied. */

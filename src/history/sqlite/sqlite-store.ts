@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { RemediatorError, toError } from '../../core/errors.js';
 import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
 import type {
-  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunReport, RunStore,
+  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaderRole, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunReport, RunStore,
   StepKey, StepStart, StoreCapabilities, StoreTx,
 } from '../run-store.js';
 import { AsyncMutex } from './async-mutex.js';
@@ -268,6 +268,35 @@ export class SqliteRunStore implements RunStore {
 
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>> {
     return this.use('list escalations', (c) => listEscalations(c.stmts, filter, page));
+  }
+
+  holdLeadership(role: LeaderRole, owner: string, termMs: number): Promise<boolean> {
+    return this.use('hold a leadership', (c) => {
+      const now = this.clock.now();
+      // Take it when free or run out (a new term), renew it when ours: one statement, as on PostgreSQL.
+      const row = c.stmts
+        .get(
+          `INSERT INTO leadership (role, holder, term, expires_at) VALUES (?, ?, 1, ?)
+           ON CONFLICT (role) DO UPDATE SET
+             term = CASE WHEN leadership.holder = excluded.holder AND leadership.expires_at > ? THEN leadership.term ELSE leadership.term + 1 END,
+             holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE leadership.holder = excluded.holder OR leadership.expires_at <= ?
+           RETURNING holder`,
+        )
+        .get(role, owner, now + termMs, now, now) as { holder: string } | undefined;
+      return row?.holder === owner;
+    });
+  }
+
+  releaseLeadership(role: LeaderRole, owner: string): Promise<void> {
+    return this.use('release a leadership', (c) => {
+      c.stmts.get('UPDATE leadership SET expires_at = ? WHERE role = ? AND holder = ?').run(this.clock.now(), role, owner);
+    });
+  }
+
+  /** One process owns the file: nobody else makes work for it, so there is nothing to hear. */
+  onWake(): () => void {
+    return () => undefined;
   }
 
   private setPause(c: Connection, scope: string, paused: boolean): void {
