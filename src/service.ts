@@ -20,6 +20,7 @@ import type { VerifyTier } from './execute/run-walk.js';
 import { createOutcomes } from './outcomes.js';
 import type { RunStore } from './history/run-store.js';
 import { SqliteRunStore } from './history/sqlite/sqlite-store.js';
+import { startLeadership } from './leadership.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 
@@ -136,7 +137,18 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     },
     onEndedHere: (runId) => void outcomes.endedOutside(runId),
   });
-  outcomes.start();
+  // The outbox, approval expiry and the silence heartbeat: one replica at a time, for a term as long as a run's lease.
+  const leadership = startLeadership({
+    store,
+    role: 'periodic',
+    owner,
+    termMs: config.limits.leaseMs,
+    work: outcomes,
+    logger,
+    onChange: (held) => metrics.leader.set({ role: 'periodic' }, held ? 1 : 0),
+  });
+  // Runs made claimable on another replica wake a worker here at once; polling finds them anyway.
+  const stopWaking = store.onWake(() => execution.wake());
   const service: Service = {
     app,
     store,
@@ -147,8 +159,9 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     async drain(graceMs: number) {
       if (draining) return;
       draining = true;
+      stopWaking();
       await execution.stop(graceMs);
-      await outcomes.stop();
+      await leadership.stop();
     },
     async stop(graceMs: number) {
       await service.drain(graceMs);
