@@ -14,7 +14,9 @@ import type { ClaimStages } from './guard/claimer.js';
 import { decideFiring, type PlanContext } from './guard/decide-firing.js';
 import { decideResolved } from './guard/decide-resolved.js';
 import { emptyOutcome, recordDecision, type DeliveryOutcome } from './guard/guard-types.js';
-import type { StoreTx } from './history/run-store.js';
+import type { DeliveryIO, StoreTx } from './history/run-store.js';
+import { deliveryKeys } from './guard/delivery-keys.js';
+import { DeliveryView } from './guard/delivery-view.js';
 import type { ExecutorDeps } from './execute/run-executor.js';
 import type { VerifyTier } from './execute/run-walk.js';
 
@@ -29,8 +31,22 @@ export interface DeliveryStages {
   readonly afterCommit: (alerts: readonly Alert[], out: DeliveryOutcome) => void;
 }
 
-/** guard: every (alert, runbook) pair decided inside the delivery's transaction (SPEC §6). */
-async function guard(tx: StoreTx, stages: DeliveryStages, matched: readonly (readonly [Alert, readonly Runbook[]])[]): Promise<DeliveryOutcome> {
+/** The set-based side, where the store offers it (both adapters do; a test's bare StoreTx may not). */
+function offersDeliveryIO(tx: StoreTx): tx is StoreTx & DeliveryIO {
+  const maybe = tx as Partial<DeliveryIO>;
+  return typeof maybe.readDelivery === 'function' && typeof maybe.writeDelivery === 'function';
+}
+
+/** guard: every (alert, runbook) pair decided inside the delivery's transaction (SPEC §6), read and written set-based. */
+async function guard(store: StoreTx, stages: DeliveryStages, matched: readonly (readonly [Alert, readonly Runbook[]])[]): Promise<DeliveryOutcome> {
+  if (!offersDeliveryIO(store)) return decideAll(store, stages, matched);
+  const view = await DeliveryView.open(store, deliveryKeys(matched, store.now()));
+  const out = await decideAll(view, stages, matched);
+  await view.flush();
+  return out;
+}
+
+async function decideAll(tx: StoreTx, stages: DeliveryStages, matched: readonly (readonly [Alert, readonly Runbook[]])[]): Promise<DeliveryOutcome> {
   const out = emptyOutcome();
   for (const [alert, runbooks] of matched) {
     if (runbooks.length === 0) await recordDecision(tx, out, { alert, runbook: null, decision: 'skip', reason: 'no_match', runId: null });

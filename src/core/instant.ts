@@ -44,8 +44,17 @@ export function formatInstant(instant: Instant): string {
   return `${whole}${fraction === '' ? '' : `.${fraction}`}Z`;
 }
 
+// A delivery names the same few startsAt spellings thousands of times (once per key it reads or writes): remember them.
+const CANONICAL_CACHE_SIZE = 4096;
+const canonicalCache = new Map<string, string | null>();
+
 /** The one spelling of an RFC 3339 time's instant, or null when it names none. */
 export function canonicalInstant(text: string): string | null {
+  const known = canonicalCache.get(text);
+  if (known !== undefined) return known;
   const instant = parseInstant(text);
-  return instant === null ? null : formatInstant(instant);
+  const canonical = instant === null ? null : formatInstant(instant);
+  if (canonicalCache.size >= CANONICAL_CACHE_SIZE) canonicalCache.clear();
+  canonicalCache.set(text, canonical);
+  return canonical;
 }

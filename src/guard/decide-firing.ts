@@ -35,7 +35,7 @@ async function skip(tx: StoreTx, out: DeliveryOutcome, alert: Alert, runbook: Ru
 }
 
 /** Params, target and pool, or null when the alert cannot fill them (param_invalid; an empty target is never a wildcard). */
-function render(runbook: Runbook, alert: Alert): Rendered | null {
+export function render(runbook: Runbook, alert: Alert): Rendered | null {
   const params = extractParams(runbook, alert);
   if (!params.ok) return null;
   const target = renderTarget(runbook, params.params);

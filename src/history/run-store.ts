@@ -180,6 +180,84 @@ export interface StoreTx {
   escalated(runId: string, reason: string): Promise<boolean>;
 }
 
+/** One episode key a delivery touches: runbook null for an alert no runbook matched (its refusal rows fold by it too). */
+export interface EpisodeKey {
+  readonly runbook: string | null;
+  readonly fingerprint: string;
+  /** In its canonical spelling (core/instant.ts). */
+  readonly startsAt: string;
+}
+
+/** What a delivery reads at once, before deciding any of its pairs (SPEC §6, set-based). */
+export interface DeliveryKeys {
+  readonly episodes: readonly EpisodeKey[];
+  /** (runbook, target) pairs that may get a run, with the start of their attempt budget's window. */
+  readonly pairs: readonly { readonly runbook: string; readonly target: string; readonly attemptsSinceMs: number }[];
+  /** Runbooks that may get a run, with the start of their fleet breaker's window. */
+  readonly runbooks: readonly { readonly runbook: string; readonly targetsSinceMs: number }[];
+}
+
+/** The run holding an episode, with the decision row that created it and whether `still_firing` was escalated for it. */
+export interface HeldEpisode extends EpisodeHolder {
+  readonly decision: Decision;
+  readonly stillFiringEscalated: boolean;
+}
+
+/** What the store holds for the keys of one delivery, read in a bounded number of statements. */
+export interface DeliverySnapshot {
+  readonly globalPaused: boolean;
+  readonly pausedRunbooks: ReadonlySet<string>;
+  /** By episodeKeyString. */
+  readonly holders: ReadonlyMap<string, HeldEpisode>;
+  /** Episodes (fingerprint, startsAt) a resolved notification arrived for, by resolvedKeyString. */
+  readonly resolved: ReadonlySet<string>;
+  /** The folded refusal rows of the delivery's episodes, by foldKeyString. */
+  readonly folds: ReadonlyMap<string, Decision>;
+  /** By pairKeyString. */
+  readonly pairs: ReadonlyMap<string, { readonly activeRunId: string | null; readonly attempts: number; readonly lastOutcome: { endedAt: number; consecutiveFailures: number } | null }>;
+  /** Open breakers among the delivery's runbooks. */
+  readonly breakers: ReadonlyMap<string, BreakerState>;
+  /** Distinct targets (shadow runs excluded, after the last reset) of each runbook within its breaker window. */
+  readonly targets: ReadonlyMap<string, readonly string[]>;
+}
+
+/** What a delivery decided, written at once at its end. */
+export interface DeliveryWrites {
+  /** Episodes that resolved now (the first time wins). */
+  readonly resolved: readonly { readonly fingerprint: string; readonly startsAt: string }[];
+  readonly runs: readonly NewRun[];
+  /** New decision rows, complete (ids, receivedAt = now, canonical startsAt, deliveries 1). */
+  readonly decisions: readonly Decision[];
+  /** Deliveries to add to existing decision rows, by id. */
+  readonly deliveries: ReadonlyMap<string, number>;
+  readonly escalations: readonly NewEscalation[];
+  /** Each touched breaker as it must end up: open since openedAt and last seen at lastSeenAt, or closed (null). */
+  readonly breakers: ReadonlyMap<string, { readonly openedAt: number; readonly lastSeenAt: number } | null>;
+}
+
+/** The set-based side of a store transaction: everything one delivery reads, and then writes, at once. */
+export interface DeliveryIO {
+  readDelivery(keys: DeliveryKeys): Promise<DeliverySnapshot>;
+  writeDelivery(writes: DeliveryWrites): Promise<void>;
+}
+
+/** Map keys of the snapshot; \u0000 cannot occur in label values that reach here, nor in runbook names. */
+export function episodeKeyString(runbook: string | null, fingerprint: string, startsAt: string): string {
+  return `${runbook ?? ''}\u0000${fingerprint}\u0000${startsAt}`;
+}
+
+export function resolvedKeyString(fingerprint: string, startsAt: string): string {
+  return `${fingerprint}\u0000${startsAt}`;
+}
+
+export function foldKeyString(fingerprint: string, startsAt: string, runbook: string | null, reason: string | null): string {
+  return `${fingerprint}\u0000${startsAt}\u0000${runbook ?? ''}\u0000${reason ?? ''}`;
+}
+
+export function pairKeyString(runbook: string, target: string): string {
+  return `${runbook}\u0000${target}`;
+}
+
 /** What a lease renewal tells the worker. */
 export interface LeaseCheck {
   /** false when the lease was lost (fence moved on, or the run was ended elsewhere): stop at once. */
@@ -257,6 +335,16 @@ export interface PageOf<T> {
 export interface StoreCapabilities {
   /** true when one process owns the whole store (SQLite): leases of other owners are dead at start. */
   readonly singleProcess: boolean;
+}
+
+/** What one retention batch deleted. */
+export interface PruneCounts {
+  readonly runs: number;
+  /** Decisions of the pruned runs and run-less decisions past retention. */
+  readonly decisions: number;
+  readonly escalations: number;
+  /** What was remembered of episodes (resolved, seen in Prometheus) last touched before the cut-off. */
+  readonly episodes: number;
 }
 
 /** Work that one replica at a time does (the escalation outbox, approval expiry, retention), named. */

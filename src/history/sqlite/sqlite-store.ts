@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { RemediatorError, toError } from '../../core/errors.js';
 import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
 import type {
-  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaderRole, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, RunFilter, RunReport, RunStore,
+  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaderRole, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, PruneCounts, RunFilter, RunReport, RunStore,
   StepKey, StepStart, StoreCapabilities, StoreTx,
 } from '../run-store.js';
 import { AsyncMutex } from './async-mutex.js';
@@ -17,6 +17,7 @@ import { listDecisions, listEscalations, listRuns } from './list-queries.js';
 import { applyMigrations } from './migrations.js';
 import { approveRun, cancelRun, expireApprovals } from './run-control.js';
 import { readRunDetail } from './run-detail.js';
+import { pruneBatch } from './retention.js';
 import { setRunReport } from './run-report.js';
 import { readOpenBreakers, resetRunbook } from './runbook-state.js';
 import { isLockError, storeError } from './sqlite-errors.js';
@@ -292,6 +293,10 @@ export class SqliteRunStore implements RunStore {
     return this.use('release a leadership', (c) => {
       c.stmts.get('UPDATE leadership SET expires_at = ? WHERE role = ? AND holder = ?').run(this.clock.now(), role, owner);
     });
+  }
+
+  pruneEnded(beforeMs: number, batch: number): Promise<PruneCounts> {
+    return this.use('prune past retention', (c) => pruneBatch(c.db, c.stmts, beforeMs, batch));
   }
 
   /** One process owns the file: nobody else makes work for it, so there is nothing to hear. */

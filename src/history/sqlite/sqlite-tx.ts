@@ -4,7 +4,10 @@ import { RemediatorError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { canonicalInstant } from '../../core/instant.js';
 import type { Decision, GuardReason, RunReason, RunState } from '../../core/run.js';
-import type { BreakerState, ClaimCandidate, EpisodeHolder, NewDecision, NewEscalation, NewRun, StoreTx } from '../run-store.js';
+import type {
+  BreakerState, ClaimCandidate, DeliveryIO, DeliveryKeys, DeliverySnapshot, DeliveryWrites, EpisodeHolder, NewDecision, NewEscalation, NewRun, StoreTx,
+} from '../run-store.js';
+import { readDelivery, writeDelivery } from './delivery-io.js';
 import { insertEscalation } from './escalations.js';
 import { toDecision, type CandidateRow, type DecisionRow } from './rows.js';
 import { closeBreaker, countAttempts, openBreaker, readBreaker, touchBreaker } from './runbook-state.js';
@@ -40,7 +43,7 @@ export function episodeStart(startsAt: string): string {
 }
 
 /** One transaction's view of the store; valid only until the transaction ends. */
-export class SqliteTx implements StoreTx {
+export class SqliteTx implements StoreTx, DeliveryIO {
   constructor(
     private readonly stmts: StatementCache,
     private readonly nowMs: number,
@@ -48,6 +51,18 @@ export class SqliteTx implements StoreTx {
 
   now(): number {
     return this.nowMs;
+  }
+
+  async readDelivery(keys: DeliveryKeys): Promise<DeliverySnapshot> {
+    return readDelivery(this.stmts, keys);
+  }
+
+  async writeDelivery(writes: DeliveryWrites): Promise<void> {
+    try {
+      writeDelivery(this.stmts, writes, this.nowMs);
+    } catch (err) {
+      throw storeError(err, 'write a delivery');
+    }
   }
 
   async globalPaused(): Promise<boolean> {
