@@ -19,7 +19,9 @@ import { createTierVerifier } from './verify/tier-verifier.js';
 import type { VerifyTier } from './execute/run-walk.js';
 import { createOutcomes } from './outcomes.js';
 import type { RunStore } from './history/run-store.js';
+import { PostgresRunStore } from './history/postgres/postgres-store.js';
 import { SqliteRunStore } from './history/sqlite/sqlite-store.js';
+import { createRetention } from './history/retention.js';
 import { startLeadership } from './leadership.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -49,9 +51,7 @@ function withReasons(verify: VerifyTier): VerifyTier {
 
 /** The adapter for the configured store URL. */
 export function createStore(config: Config): RunStore {
-  if (config.store.kind === 'postgres') {
-    throw new RemediatorError('CONFIG_INVALID', 'store.url: PostgreSQL is not supported yet; use sqlite:PATH');
-  }
+  if (config.store.kind === 'postgres') return new PostgresRunStore({ url: config.store.url });
   return new SqliteRunStore({ path: config.store.path });
 }
 
@@ -138,12 +138,31 @@ export async function buildService(config: Config, logger: Logger, options: Buil
     onEndedHere: (runId) => void outcomes.endedOutside(runId),
   });
   // The outbox, approval expiry and the silence heartbeat: one replica at a time, for a term as long as a run's lease.
+  const retention = createRetention({
+    store,
+    retentionMs: config.retentionMs,
+    // Often enough that nothing outlives retention by much more than a tenth of it; at most every minute, at least every second.
+    intervalMs: Math.max(1000, Math.min(60_000, config.retentionMs / 10)),
+    logger,
+    onPruned: (counts) => {
+      for (const kind of ['runs', 'decisions', 'escalations', 'episodes'] as const) metrics.pruned.inc({ kind }, counts[kind]);
+    },
+  });
   const leadership = startLeadership({
     store,
     role: 'periodic',
     owner,
     termMs: config.limits.leaseMs,
-    work: outcomes,
+    work: {
+      start: () => {
+        outcomes.start();
+        retention.start();
+      },
+      stop: async () => {
+        await retention.stop();
+        await outcomes.stop();
+      },
+    },
     logger,
     onChange: (held) => metrics.leader.set({ role: 'periodic' }, held ? 1 : 0),
   });

@@ -430,6 +430,12 @@ export interface RunStore {
   /** Escalations, newest first. */
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>>;
 
+  /**
+   * Retention: deletes at most `batch` runs created before beforeMs that have ended (with their tiers, steps, decisions and
+   * escalations), and as many run-less decisions, posted run-less escalations and remembered episodes older than it.
+   */
+  pruneEnded(beforeMs: number, batch: number): Promise<PruneCounts>;
+
   // -- coordination between replicas
   /**
    * Takes or renews the role for `owner` until now + termMs on the store's clock: true while owner holds it. Another

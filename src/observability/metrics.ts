@@ -31,6 +31,7 @@ export interface Metrics {
   readonly reportErrors: Counter<'kind'>;
   readonly httpRefusals: Counter<'code'>;
   readonly leader: Gauge<'role'>;
+  readonly pruned: Counter<'kind'>;
 }
 
 /** Creates and registers every metric, with known label values initialised to zero. */
@@ -53,6 +54,7 @@ export function createMetrics(registry: Registry): Metrics {
     reportErrors: new Counter({ name: 'remediator_report_errors_total', help: 'Reporting calls (Grafana, Alertmanager) that failed after their retries, by kind.', labelNames: ['kind'], registers }),
     httpRefusals: new Counter({ name: 'remediator_http_refusals_total', help: 'HTTP requests refused before any work (auth, host, cross-site, type, size), and connections dropped at the cap, by code.', labelNames: ['code'], registers }),
     leader: new Gauge({ name: 'remediator_leader', help: '1 while this replica holds the role (the periodic work: outbox, approval expiry, retention), else 0.', labelNames: ['role'], registers }),
+    pruned: new Counter({ name: 'remediator_pruned_total', help: 'Rows deleted by retention (runs, decisions, escalations, episodes), by kind.', labelNames: ['kind'], registers }),
     webhookDuration: new Histogram({ name: 'remediator_webhook_duration_seconds', help: 'Time to decide, commit and answer a webhook delivery.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], registers }),
   };
   for (const status of ['firing', 'resolved']) m.alertsReceived.inc({ status }, 0);
@@ -66,5 +68,6 @@ export function createMetrics(registry: Registry): Metrics {
   }
   for (const code of HTTP_REFUSAL_CODES) m.httpRefusals.inc({ code }, 0);
   m.leader.set({ role: 'periodic' }, 0);
+  for (const kind of ['runs', 'decisions', 'escalations', 'episodes']) m.pruned.inc({ kind }, 0);
   return m;
 }

@@ -6,10 +6,12 @@ import { describeApprovalContract } from './approval-contract.js';
 import { describeEpisodeContract } from './episode-contract.js';
 import { describeEpisodeMemoryContract } from './episode-memory-contract.js';
 import { describeEscalationContract } from './escalation-contract.js';
+import { describeLeadershipContract } from './leadership-contract.js';
 import { describeLeaseContract } from './lease-contract.js';
 import { describeLimitsContract } from './limits-contract.js';
 import { describeReadingContract } from './reading-contract.js';
 import { describeReportContract } from './report-contract.js';
+import { describeRetentionContract } from './retention-contract.js';
 import { describeStepRecordContract } from './step-record-contract.js';
 
 /** A fresh, open, empty store and the way to dispose of it. */
@@ -55,5 +57,7 @@ export function describeRunStoreContract(name: string, makeStore: MakeStore): vo
     describeStepRecordContract(ctx);
     describeApprovalContract(ctx);
     describeReportContract(ctx);
+    describeLeadershipContract(ctx);
+    describeRetentionContract(ctx);
   });
 }

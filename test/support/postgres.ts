@@ -75,7 +75,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** initdb + pg_ctl start on a free port; fsync off (the tests kill processes, not machines). */
+/**
+ * initdb + pg_ctl start on a free port; fsync off (the tests kill processes, not machines). synchronous_commit stays on:
+ * with it off, a commit is acknowledged before its WAL is written, and `stop -m immediate` (a crash) loses it.
+ */
 export async function startPostgres(): Promise<PostgresCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'remediator-pg-'));
   const data = path.join(dir, 'data');
@@ -89,7 +92,6 @@ export async function startPostgres(): Promise<PostgresCluster> {
     `-k ${socket}`,
     "-c listen_addresses='127.0.0.1'",
     '-c fsync=off',
-    '-c synchronous_commit=off',
     '-c full_page_writes=off',
     '-c max_connections=300',
   ].join(' ');

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
+import { describeRaceContract } from '../../../test/store-contract/race-contract.js';
 import { describeRunStoreContract } from '../../../test/store-contract/run-store-contract.js';
 import { insertRun, makeAlert, makeRun } from '../../../test/store-contract/fixtures.js';
 import { applyMigrations, MIGRATIONS } from './migrations.js';
@@ -26,6 +27,14 @@ describeRunStoreContract('sqlite', async () => {
   const store = new SqliteRunStore({ path: tempDb() });
   await store.open();
   return { store, cleanup: () => store.close() };
+});
+
+// One SQLite file serves one process (SPEC §9), so both "replicas" are the same instance: its async mutex serialises
+// every transaction, which is the guarantee the races check. PostgreSQL registers two instances on one database.
+describeRaceContract('sqlite', async () => {
+  const store = new SqliteRunStore({ path: tempDb() });
+  await store.open();
+  return { a: store, b: store, cleanup: () => store.close() };
 });
 
 // What open() does, in another process: it holds the file until its stdin closes.
