@@ -1,6 +1,6 @@
 /**
  * The set-based side of a PostgreSQL transaction: one delivery takes every advisory lock its keys need in one statement
- * (in one global order, so two deliveries never deadlock on each other), reads its keys in seven statements and writes
+ * (in one global order, so two deliveries never deadlock on each other), reads its keys in eight statements and writes
  * its decisions in at most six (plus one per fleet breaker it touched), however many alerts it carries. The lock names
  * are those of advisory-locks.ts, so the per-key StoreTx methods and this path exclude each other.
  */

@@ -1,6 +1,6 @@
 /**
- * The set-based side of a SQLite transaction: one delivery's keys read in seven statements and its decisions written in
- * six (plus one per fleet breaker it touched), however many alerts it carries. Keys travel as one JSON array each.
+ * The set-based side of a SQLite transaction: one delivery's keys read in eight statements and its decisions written in at most
+ * five (plus one per fleet breaker it touched), however many alerts it carries. Keys travel as one JSON array each.
  */
 
 import { RemediatorError } from '../../core/errors.js';
