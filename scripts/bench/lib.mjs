@@ -94,7 +94,10 @@ export function httpClient(baseUrl, maxSockets = 8) {
   return { request, close: () => agent.destroy() };
 }
 
-/** Writes a config file (the given extra YAML appended) and runbooks into dir; returns the config path and port. */
+/**
+ * Writes a config file (the given extra YAML appended) and runbooks into dir; returns the config path and port.
+ * storePath is a SQLite file, or a whole postgres:// URL (used as the store URL as it is).
+ */
 export async function writeService(dir, runbooks, extraConfig = '', storePath = './data/remediator.db') {
   fs.mkdirSync(path.join(dir, 'runbooks'), { recursive: true });
   for (const [name, text] of Object.entries(runbooks)) fs.writeFileSync(path.join(dir, 'runbooks', name), text);
@@ -104,7 +107,7 @@ export async function writeService(dir, runbooks, extraConfig = '', storePath = 
     `listen: 127.0.0.1:${port}`,
     `publicURL: http://127.0.0.1:${port}`,
     'runbooks: ./runbooks',
-    `store: { url: ${JSON.stringify(`sqlite:${storePath}`)} }`,
+    `store: { url: ${JSON.stringify(/^postgres(ql)?:\/\//.test(storePath) ? storePath : `sqlite:${storePath}`)} }`,
     'auth:',
     '  webhook: { bearerTokenFile: token }',
     '  operate: { bearerTokenFile: token }',
@@ -114,6 +117,20 @@ export async function writeService(dir, runbooks, extraConfig = '', storePath = 
   const configPath = path.join(dir, 'remediator.yaml');
   fs.writeFileSync(configPath, text);
   return { configPath, port };
+}
+
+/** Starts bare-express.mjs (the throughput baseline) in its own process; resolves to its URL, pid and a stop function. */
+export function startBareExpress() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bench', 'bare-express.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`bare-express.mjs exited with ${code} before it listened`)));
+    child.stdout.once('data', (chunk) => {
+      const port = Number(String(chunk).trim());
+      const exited = new Promise((r) => child.once('exit', r));
+      resolve({ baseUrl: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => (child.kill('SIGTERM'), exited) });
+    });
+  });
 }
 
 /**

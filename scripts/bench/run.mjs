@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark of SPEC §12 against the built service (dist/) and prints, per target, the
  * measured value, the target and whether it was met. It never fails on a missed target; it exits 1 only when a
- * benchmark crashed. Name benchmarks as arguments to run only those: webhook, first-step, matching, list-runs, memory.
+ * benchmark crashed. Name benchmarks as arguments to run only those: webhook, first-step, matching, list-runs, memory,
+ * ingest.
  */
 
 import os from 'node:os';
@@ -12,6 +13,7 @@ const BENCHES = {
   matching: { title: '3. matching 10,000 alerts against 1,000 runbooks', load: async () => (await import('./matching.mjs')).benchMatching },
   'list-runs': { title: '4. GET /api/v1/runs on 1,000,000 runs', load: async () => (await import('./list-runs.mjs')).benchListRuns },
   memory: { title: '5. RSS with 1,000 active runs', load: async () => (await import('./memory.mjs')).benchMemory },
+  ingest: { title: '6. ingest per kind of delivery, SQLite and PostgreSQL, against bare Express', load: async () => (await import('./ingest.mjs')).benchIngest },
 };
 
 const log = (line) => process.stdout.write(`${line}\n`);
@@ -51,6 +53,8 @@ async function main() {
     } catch (err) {
       crashed += 1;
       log(`  CRASHED: ${err instanceof Error ? err.stack : String(err)}`);
+      // A benchmark may hand over the rows it did measure before it crashed.
+      if (Array.isArray(err?.rows)) rows.push(...err.rows);
       rows.push({ target: name, measured: 'crashed', goal: '', met: null, note: err instanceof Error ? err.message.split('\n')[0] : String(err) });
     }
     log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

