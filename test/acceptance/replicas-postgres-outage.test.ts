@@ -48,8 +48,9 @@ tiers:
 `;
 
 /**
- * The test cluster runs with synchronous_commit off, and its stop() is an immediate shutdown (a crash): commits made in
- * the last moments before it would be lost, which says nothing about remediator. This database commits durably.
+ * The cluster's stop() is an immediate shutdown (a crash): with synchronous_commit off, commits acknowledged in its last
+ * moments would be lost, which would say nothing about remediator. This database commits durably whatever the cluster's
+ * default, and says so before the test relies on it.
  */
 async function durableDatabase(db: PostgresCluster): Promise<string> {
   const url = await db.createDatabase('replicas_outage');

@@ -127,7 +127,8 @@ describe('each fault of the simulated fleet', () => {
     const started = Date.now();
     expect(await unitAction(controlUrl, 'gpu-3', `vllm@${MODEL}`, 'start')).toMatchObject({ ok: true, state: 'active' });
     await untilUnit('gpu-3', 'failed again', (u) => u.state === 'failed' && u.starts === 2, 3000);
-    expect(Date.now() - started).toBeLessThan(1500);
+    // Within a second each, with a generous margin for a loaded machine (two starts and the polling between them).
+    expect(Date.now() - started).toBeLessThan(4000);
     expect(await journalText('gpu-3')).toContain("RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {'EngineCore_DP0': 1}");
     await clearFaults(controlUrl);
     await unitAction(controlUrl, 'gpu-3', `vllm@${MODEL}`, 'start');
