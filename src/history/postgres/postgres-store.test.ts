@@ -119,15 +119,13 @@ async function relay(target: string): Promise<{ url: string; cut(): void; shut()
   const cut = (): void => {
     for (const s of sockets) s.destroy();
   };
-  return {
-    url: url.toString(),
-    cut,
-    shut: () => new Promise<void>((resolve) => {
+  const shut = (): Promise<void> =>
+    new Promise<void>((resolve) => {
       server.close(() => resolve());
       cut();
-    }),
-    reopen: listen,
-  };
+    });
+  cleanups.push(shut);
+  return { url: url.toString(), cut, shut, reopen: listen };
 }
 
 describe('PostgresRunStore across replicas', () => {
