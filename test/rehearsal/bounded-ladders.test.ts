@@ -16,8 +16,8 @@ import { MODEL } from '../../deploy/demo/rehearsal/topology.js';
 
 // A fresh stack per case: budgets, cooldowns and env files left by one case must not decide the next.
 let stack: Stack | undefined;
-const start = async (timeScale = 0.1): Promise<Stack> => {
-  stack = await startStack({ runbooks: ['llm-server-down', 'gpu-oom'], timeScale });
+const start = async (timeScale = 0.1, budgetWindowScale?: number): Promise<Stack> => {
+  stack = await startStack({ runbooks: ['llm-server-down', 'gpu-oom'], timeScale, budgetWindowScale });
   return stack;
 };
 
@@ -73,8 +73,11 @@ describe('a ladder that cannot fix the fault', () => {
   }, 330_000);
 
   it('bounds a restart loop by the attempt budget, then escalates, and the history says why', async () => {
-    // at half the usual time scale: the doubling cooldowns between the budget's runs are most of this case
-    const stack = await start(0.05);
+    // at half the usual time scale: the doubling cooldowns between the budget's runs are most of this case.
+    // Scaled alike, the budget's hour would be 180 s, of which the cooldowns alone take 105 s: on a loaded
+    // machine the runs' unscaled real time pushed the first run out of the window before the fourth came,
+    // and the budget never ran out. The window keeps the usual scale (6 min), more than enough either way.
+    const stack = await start(0.05, 0.1);
     const since = Date.now();
     await injectFault(stack.controlUrl, { kind: 'crash-loop', host: 'gpu-2', model: MODEL });
     const exhausted = await waitFor(
@@ -82,7 +85,7 @@ describe('a ladder that cannot fix the fault', () => {
         const d = await stack.api.decisions({ runbook: 'llm-server-down', since: new Date(since).toISOString(), reason: 'attempts_exhausted' });
         return d.length > 0 ? d : undefined;
       },
-      { description: 'an attempts_exhausted decision', timeoutMs: 300_000, intervalMs: 1000 },
+      { description: 'an attempts_exhausted decision', timeoutMs: 360_000, intervalMs: 1000 },
     );
     expect(exhausted[0]?.decision).toBe('skip');
     const runs = await endedRuns(stack, 'llm-server-down', since, 3, 90_000);
@@ -94,7 +97,7 @@ describe('a ladder that cannot fix the fault', () => {
     expect(starts.length).toBeLessThanOrEqual(3);
     const escalations = await stack.api.escalations({ runbook: 'llm-server-down' });
     expect(escalations.some((e) => e.reason === 'attempts_exhausted')).toBe(true);
-  }, 420_000);
+  }, 480_000);
 
   it('stops an out-of-memory crash that lowered settings do not cure after the budget, with RemediationFailed posted', async () => {
     const stack = await start();

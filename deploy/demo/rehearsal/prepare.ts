@@ -16,6 +16,13 @@ export interface Adaptation {
   readonly gatewayUrl: string;
   /** Every duration is multiplied by this (0.1: a minute becomes 6 s). */
   readonly timeScale: number;
+  /**
+   * Multiplies the attempt budget's window (`maxAttempts.per`) instead of `timeScale` (default:
+   * `timeScale`). Scaled down, the window holds less slack for the runs themselves, whose steps'
+   * timeouts and the real time of SSH and model loading are not scaled: a case that spends the
+   * budget on a loaded machine gives the window more room, so the runs are not aged out of it.
+   */
+  readonly budgetWindowScale?: number;
 }
 
 /** Where the shipped runbooks name the gateway. */
@@ -31,13 +38,14 @@ function scaleDuration(text: string, scale: number): string {
   return formatDuration(Math.max(FLOOR_MS, Math.round((ms * scale) / 1000) * 1000));
 }
 
-function adaptNode(node: Node | null, key: string | null, a: Adaptation): void {
+function adaptNode(node: Node | null, key: string | null, a: Adaptation, parent: string | null = null): void {
   if (isMap(node)) {
-    for (const pair of node.items) adaptNode(pair.value as Node | null, isScalar(pair.key) ? String(pair.key.value) : null, a);
+    for (const pair of node.items) adaptNode(pair.value as Node | null, isScalar(pair.key) ? String(pair.key.value) : null, a, key);
   } else if (isSeq(node)) {
-    for (const item of node.items) adaptNode(item as Node | null, null, a);
+    for (const item of node.items) adaptNode(item as Node | null, null, a, key);
   } else if (isScalar(node) && typeof node.value === 'string') {
-    if (key !== null && DURATION_KEYS.has(key)) node.value = scaleDuration(node.value, a.timeScale);
+    if (key === 'per' && parent === 'maxAttempts') node.value = scaleDuration(node.value, a.budgetWindowScale ?? a.timeScale);
+    else if (key !== null && DURATION_KEYS.has(key)) node.value = scaleDuration(node.value, a.timeScale);
     else if (key === 'promql') node.value = scalePromql(node.value, a.timeScale);
     else if (node.value.includes(SHIPPED_GATEWAY)) node.value = node.value.split(SHIPPED_GATEWAY).join(a.gatewayUrl);
   }

@@ -23,6 +23,8 @@ import { makeFleetSpec, MODEL, scrapeConfigs, type FleetSpec } from './topology.
 export interface StackOptions {
   /** Multiplies every duration of the shipped rules and runbooks (default 0.1). */
   readonly timeScale?: number;
+  /** Multiplies the runbooks' attempt-budget windows instead (default: the time scale); see Adaptation. */
+  readonly budgetWindowScale?: number;
   /** Only these runbooks (file names without .yaml); default all. */
   readonly runbooks?: readonly string[];
   /** Client requests per second through the gateway (default 4). */
@@ -97,7 +99,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
 
     const runbooksDir = path.join(dir, 'runbooks');
-    writeRunbooks(path.join(REPO_ROOT, 'runbooks'), runbooksDir, { gatewayUrl, timeScale }, options.runbooks);
+    writeRunbooks(path.join(REPO_ROOT, 'runbooks'), runbooksDir, { gatewayUrl, timeScale, budgetWindowScale: options.budgetWindowScale }, options.runbooks);
     log('starting remediator with the shipped runbooks, enforced');
     const service = await startService({
       dir,
