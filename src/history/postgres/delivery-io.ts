@@ -34,8 +34,10 @@ function lockNames(keys: DeliveryKeys): string[] {
   return [...names];
 }
 
+// The pause scopes ride along (one round trip fewer): they are read in the statement's snapshot, taken before the locks
+// are granted, which is as if the delivery had come a moment sooner; no pause is ordered by these locks.
 const LOCK_ALL = `
-SELECT count(pg_advisory_xact_lock(h)) AS n FROM (
+SELECT count(pg_advisory_xact_lock(h)) AS n, (SELECT coalesce(array_agg(scope), '{}') FROM pauses) AS scopes FROM (
   SELECT DISTINCT hashtextextended(name, 0) AS h FROM unnest($1::text[]) AS name ORDER BY 1) AS ordered`;
 
 const HOLDERS = `
@@ -98,11 +100,13 @@ function columns(tuples: readonly (readonly unknown[])[], width: number): unknow
 
 /** Locks, then reads everything one delivery's guard needs (DeliveryIO.readDelivery). */
 export async function readDelivery(db: Queryable, keys: DeliveryKeys): Promise<DeliverySnapshot> {
-  await db.query(LOCK_ALL, [lockNames(keys)]);
+  const scopes = (await rows<{ scopes: string[] }>(db, LOCK_ALL, [lockNames(keys)]))[0]?.scopes ?? [];
   const held = keys.episodes.filter((k) => k.runbook !== null).map((k) => [k.runbook, k.fingerprint, k.startsAt]);
   const episodes = columns(keys.episodes.map((k) => [k.fingerprint, k.startsAt]), 2);
   const holders = new Map<string, HeldEpisode>();
-  for (const row of await rows<HolderRow>(db, HOLDERS, columns(held, 3))) {
+  // A read whose keys are empty (nothing matched, so no episode is held and no pair or runbook is guarded) is left out:
+  // each statement is a round trip, and most of what one delivery costs on PostgreSQL.
+  for (const row of held.length === 0 ? [] : await rows<HolderRow>(db, HOLDERS, columns(held, 3))) {
     if (row.id === null) throw new RemediatorError('INTERNAL', `run ${row.run_id_held} holds an episode but no decision created it`);
     const decision = toDecision(row as DecisionRow);
     const key = episodeKeyString(decision.runbook, decision.fingerprint, decision.startsAt);
@@ -122,15 +126,14 @@ export async function readDelivery(db: Queryable, keys: DeliveryKeys): Promise<D
   const resolved = new Set((await rows<{ fingerprint: string; starts_at: string }>(db, RESOLVED, episodes)).map((r) => resolvedKeyString(r.fingerprint, r.starts_at)));
   const folds = new Map<string, ReturnType<typeof toDecision>>();
   for (const row of await rows<DecisionRow>(db, FOLDS, episodes)) folds.set(foldKeyString(row.fingerprint, row.starts_at, row.runbook, row.reason), toDecision(row));
-  const scopes = (await rows<{ scope: string }>(db, 'SELECT scope FROM pauses')).map((r) => r.scope);
   return {
     globalPaused: scopes.includes('*'),
     pausedRunbooks: new Set(scopes.filter((s) => s.startsWith('runbook:')).map((s) => s.slice('runbook:'.length))),
     holders,
     resolved,
     folds,
-    pairs: await readPairs(db, keys),
-    ...(await readRunbooks(db, keys)),
+    pairs: keys.pairs.length === 0 ? new Map() : await readPairs(db, keys),
+    ...(keys.runbooks.length === 0 ? { breakers: new Map(), targets: new Map() } : await readRunbooks(db, keys)),
   };
 }
 

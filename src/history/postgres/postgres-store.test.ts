@@ -162,8 +162,9 @@ describe('PostgresRunStore across replicas', () => {
     const approved = wakes.next(2_000);
     expect(await a.approveRun(run.id, 'alice')).toBe('running');
     await approved;
+    const insertedOther = wakes.next(2_000); // counted from before the insert: its wake-up may come before the insert returns
     const other = await insertRun(a, { target: 'gpu-2' });
-    await wakes.next(2_000);
+    await insertedOther;
     await claim(a, other.id, 'w1', 50);
     await sleep(100);
     const released = wakes.next(2_000);

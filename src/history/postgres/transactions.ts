@@ -43,8 +43,9 @@ async function commit(client: pg.PoolClient, doing: string): Promise<void> {
 async function attemptOnce<T>(pool: pg.Pool, doing: string, body: TransactionBody<T>): Promise<T> {
   const client = await connect(pool, doing);
   try {
-    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-    const row = (await client.query<{ now: number }>('SELECT remediator_now_ms() AS now')).rows[0];
+    // One round trip for both: a multi-statement simple query answers with one result per statement.
+    const results = (await client.query('BEGIN ISOLATION LEVEL READ COMMITTED; SELECT remediator_now_ms() AS now')) as unknown as pg.QueryResult<{ now: number }>[];
+    const row = results[1]?.rows[0];
     if (row === undefined) throw new RemediatorError('INTERNAL', 'remediator_now_ms() returned no row');
     const result = await body(client, row.now);
     await commit(client, doing);
