@@ -18,6 +18,7 @@ declare -A PACKAGE_OF=(
   [curl]=curl   # deploy/host/vllm-wait-ready, run by the rehearsal's hosts
   [initdb]=postgresql   # jest's global setup starts a private cluster (test/support/postgres.ts)
   [pg_ctl]=postgresql
+  [chromium]=chromium   # the console's browser tests (test/browser), driven by playwright-core
 )
 
 has_binary() {

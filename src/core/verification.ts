@@ -8,6 +8,12 @@ export type CheckSummary =
   | { readonly at: string; readonly resultType: 'vector' | 'matrix' | 'scalar' | 'string'; readonly series: number; readonly text: string; readonly truncated: boolean }
   | { readonly at: string; readonly error: string };
 
+/** One check, as the run page's timeline marks it: when it was made, and whether success held, did not, or the query failed. */
+export interface CheckMark {
+  readonly at: string;
+  readonly result: 'held' | 'not_held' | 'error';
+}
+
 /** One tier's verification as the run keeps it. */
 export interface VerifyRecord {
   readonly kind: 'promql' | 'alertResolved';
@@ -29,6 +35,8 @@ export interface VerifyRecord {
   readonly holdingSince: string | null;
   /** alertResolved: when the alert's series was first seen firing during the run. */
   readonly seenFiringAt?: string | null;
+  /** The last checks (at most MAX_RECENT_CHECKS, oldest first) made by the process that ended it; absent in older records. */
+  readonly recentChecks?: readonly CheckMark[];
 }
 
 /** Written before the first check, so a reclaimed run resumes the verification with what is left of `within`. */

@@ -10,7 +10,16 @@ import type { TierVerification, VerifyTier } from '../execute/run-walk.js';
 import { promqlString, seriesMatchesAlert } from './alert-firing.js';
 import type { PrometheusClient } from './prometheus-client.js';
 import { isEmpty, type QueryResult } from './query-result.js';
-import { seenFiringInRun, summarize, summarizeError, type CheckSummary, type VerifyOutcome, type VerifyRecord } from './verify-record.js';
+import {
+  MAX_RECENT_CHECKS,
+  seenFiringInRun,
+  summarize,
+  summarizeError,
+  type CheckMark,
+  type CheckSummary,
+  type VerifyOutcome,
+  type VerifyRecord,
+} from './verify-record.js';
 
 /** What createTierVerifier needs. */
 export interface TierVerifierDeps {
@@ -138,6 +147,11 @@ async function poll(p: Poll): Promise<VerifyRecord> {
   let lastResult: CheckSummary | null = null;
   let error: string | null = null;
   let holdingSince: number | null = null;
+  const recentChecks: CheckMark[] = [];
+  const mark = (at: number, result: CheckMark['result']): void => {
+    recentChecks.push({ at: new Date(at).toISOString(), result });
+    if (recentChecks.length > MAX_RECENT_CHECKS) recentChecks.shift();
+  };
   const end = (outcome: VerifyOutcome): VerifyRecord => {
     const seen = p.judge.seenFiringAt?.();
     const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
@@ -145,6 +159,7 @@ async function poll(p: Poll): Promise<VerifyRecord> {
       ...base(p.v, p.judge.query, startedAt),
       ...{ checks, errors, lastResult, error, outcome, endedAt: iso(p.clock.now()), holdingSince: iso(holdingSince) },
       ...(seen !== undefined && { seenFiringAt: iso(seen) }),
+      recentChecks: [...recentChecks],
     };
   };
   for (;;) {
@@ -156,7 +171,9 @@ async function poll(p: Poll): Promise<VerifyRecord> {
     if (c.ok) {
       answered++;
       lastResult = summarize(at, p.judge.shown(c.result));
-      holdingSince = p.judge.judge(c.result, at) ? (holdingSince ?? at) : null;
+      const held = p.judge.judge(c.result, at);
+      mark(at, held ? 'held' : 'not_held');
+      holdingSince = held ? (holdingSince ?? at) : null;
       if (holdingSince !== null && at - holdingSince >= p.v.stableForMs) return end('verified');
     } else {
       // A failed query is never success, and breaks the streak: the result was not seen holding.
@@ -164,6 +181,7 @@ async function poll(p: Poll): Promise<VerifyRecord> {
       errors++;
       error = c.message;
       lastResult = summarizeError(at, c.message);
+      mark(at, 'error');
       holdingSince = null;
     }
     const now = p.clock.now();

@@ -5,10 +5,13 @@ import type { CheckSummary } from '../core/verification.js';
 import { renderResult } from '../execute/promql/render-result.js';
 import type { QueryResult } from './query-result.js';
 
-export type { CheckSummary, VerifyOutcome, VerifyRecord } from '../core/verification.js';
+export type { CheckMark, CheckSummary, VerifyOutcome, VerifyRecord } from '../core/verification.js';
 
 /** At most this many bytes of result text are kept per record. */
 export const MAX_SUMMARY_BYTES = 2048;
+
+/** At most this many checks are kept one by one (the newest), for the run page's timeline; `checks` counts them all. */
+export const MAX_RECENT_CHECKS = 120;
 
 /** The bounded summary of an answer. */
 export function summarize(at: number, result: QueryResult): CheckSummary {

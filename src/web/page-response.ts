@@ -6,25 +6,32 @@ import { RemediatorError, toError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RefusalLog } from '../receive/refusal-log.js';
 import { html, link, sitePath, type HtmlValue } from './html.js';
+import { LIVE_SCRIPT_HASH, type LivePage } from './live-refresh.js';
 import { layout } from './page-layout.js';
 
 /** The Content-Security-Policy of every page: no scripts, no external anything, forms post only here, never framed. */
 export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 
+/** The policy of a live page: the strict one, plus its one refresh script (by hash) and fetches of this origin. */
+export const LIVE_PAGE_CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src ${LIVE_SCRIPT_HASH}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'`;
+
 /** Middleware that sets the security headers before anything else answers (a 401 page gets them too). */
 export function pageHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Content-Security-Policy', PAGE_CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the pages' own form posts,
+  // which the cross-site guard must refuse; no other site ever gets a referrer either way.
+  res.setHeader('Referrer-Policy', 'same-origin');
   res.setHeader('X-Frame-Options', 'DENY');
   // Pages hold command output and form tokens: no shared cache may keep them.
   res.setHeader('Cache-Control', 'no-store');
   next();
 }
 
-/** Sends a whole page. */
-export function sendPage(res: Response, status: number, title: string, body: HtmlValue): void {
-  res.status(status).type('html').send(layout(title, body));
+/** Sends a whole page; a live one (something on it is active) gets the policy that lets its refresh script run. */
+export function sendPage(res: Response, status: number, title: string, body: HtmlValue, live?: LivePage): void {
+  if (live) res.setHeader('Content-Security-Policy', LIVE_PAGE_CSP);
+  res.status(status).type('html').send(layout(title, body, live));
 }
 
 /** Browsers prompt for basic credentials only when challenged with Basic, so offer it where some are configured. */

@@ -7,6 +7,7 @@ import type { VerificationRecord, VerifyRecord } from '../core/verification.js';
 import type { FormAction } from './form-guard.js';
 import { externalHref, html, link, sitePath, type HtmlValue, type SafeHtml } from './html.js';
 import { durationBetween, facts, jsonBlock, mapTable, stateBadge, when } from './page-layout.js';
+import { runTimeline } from './run-timeline.js';
 import { stepView } from './step-view.js';
 
 /** What the run page needs besides the run. */
@@ -15,6 +16,15 @@ export interface RunPageContext {
   readonly currentHash: string | null;
   readonly publicURL: string;
   readonly token: (action: FormAction, runId: string) => string;
+  /** Epoch ms: the right end of an active run's timeline. */
+  readonly now: number;
+}
+
+/** A step or tier that never started: `pending` while the run may get there, else what it is now. */
+function shownState(run: RunDetail, state: string): string {
+  if (state !== 'pending') return state;
+  if (run.state === 'shadow') return 'would run';
+  return ACTIVE_STATES.includes(run.state) ? state : 'not run';
 }
 
 function verifyView(record: VerificationRecord | null, planned: PlannedTier | undefined): HtmlValue {
@@ -41,10 +51,12 @@ function verifyView(record: VerificationRecord | null, planned: PlannedTier | un
 <details><summary>record</summary>${jsonBlock(record)}</details>`;
 }
 
-function tierView(tier: TierRecord, planned: PlannedTier | undefined, index: number): SafeHtml {
+function tierView(run: RunDetail, tier: TierRecord, index: number): SafeHtml {
+  const planned = run.plan.tiers[index];
   const approval = planned?.approvalTimeoutMs ? html` <span class="muted">approval required (timeout ${formatDuration(planned.approvalTimeoutMs)})</span>` : '';
-  const steps = tier.steps.map((s) => stepView(s, (s.phase === 'onFailure' ? planned?.onFailure : planned?.steps)?.find((p) => p.name === s.name)));
-  return html`<section class="tier"><h3>Tier ${index + 1}: ${tier.name} · ${stateBadge(tier.state)} · ${tier.verified ? 'verified' : 'not verified'}${approval}</h3>
+  const steps = tier.steps.map((s) => stepView(s, (s.phase === 'onFailure' ? planned?.onFailure : planned?.steps)?.find((p) => p.name === s.name), shownState(run, s.state)));
+  const verified = run.state === 'shadow' ? '' : tier.verified ? ' · verified' : ' · not verified';
+  return html`<section class="tier"><h3>Tier ${index + 1}: ${tier.name} · ${stateBadge(shownState(run, tier.state))}${verified}${approval}</h3>
 ${facts([['started', when(tier.startedAt)], ['ended', when(tier.endedAt)], ['took', durationBetween(tier.startedAt, tier.endedAt)]])}
 ${steps}${verifyView(tier.verify, planned)}</section>`;
 }
@@ -105,8 +117,8 @@ function headerView(run: RunDetail, ctx: RunPageContext): SafeHtml {
 
 /** The run page's body. */
 export function runPage(run: RunDetail, ctx: RunPageContext): SafeHtml {
-  const tiers = run.tiers.map((t, i) => tierView(t, run.plan.tiers[i], i));
-  return html`${headerView(run, ctx)}${actionsView(run, ctx)}${alertView(run)}<h2>Params</h2>${mapTable(run.params)}
+  const tiers = run.tiers.map((t, i) => tierView(run, t, i));
+  return html`${headerView(run, ctx)}${actionsView(run, ctx)}<h2>Timeline</h2>${runTimeline(run, ctx.now)}${alertView(run)}<h2>Params</h2>${mapTable(run.params)}
 <h2>Tiers</h2>${tiers.length > 0 ? tiers : html`<p class="muted">No tiers.</p>`}
 <h2>Reporting</h2>${facts([['silence', run.silenceId]])}<h3>Grafana annotations</h3>${jsonBlock(run.annotations)}<h3>Escalation</h3>${jsonBlock(run.escalation)}`;
 }

@@ -35,8 +35,8 @@ function evidenceView(evidence: unknown): HtmlValue {
   return html`<h5>evidence</h5>${isGpuEvidence(evidence) ? gpuTable(evidence) : jsonBlock(evidence)}`;
 }
 
-/** The whole step section. */
-export function stepView(step: StepRecord, planned: PlannedStep | undefined): SafeHtml {
+/** The whole step section; `shown` is the state as the page words it (`would run` in a shadow run, `not run` once the run ended). */
+export function stepView(step: StepRecord, planned: PlannedStep | undefined, shown: string = step.state): SafeHtml {
   const ran = step.startedAt !== null;
   const details = facts([
     ['kind', step.kind],
@@ -54,6 +54,6 @@ export function stepView(step: StepRecord, planned: PlannedStep | undefined): Sa
   ]);
   const script = planned?.script !== undefined ? html`<h5>script</h5><pre class="script">${planned.script}</pre>` : '';
   const phase = step.phase === 'onFailure' ? html` <span class="muted">onFailure</span>` : '';
-  return html`<section class="step"><h4>${step.name}${phase} · ${stateBadge(step.state)}</h4>${details}${script}
+  return html`<section class="step"><h4>${step.name}${phase} · ${stateBadge(shown)}</h4>${details}${script}
 ${output('stdout', step.stdout, step.stdoutTruncated)}${output('stderr', step.stderr, step.stderrTruncated)}${evidenceView(step.evidence)}</section>`;
 }

@@ -4,6 +4,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { CatalogHolder } from '../catalog-holder.js';
 import type { Config } from '../config/config.js';
 import { RemediatorError } from '../core/errors.js';
+import { ACTIVE_STATES, type RunState } from '../core/run.js';
 import type { RunStore } from '../history/run-store.js';
 import type { Logger } from '../observability/logger.js';
 import { requireRole } from '../receive/auth.js';
@@ -12,6 +13,8 @@ import type { RefusalLog } from '../receive/refusal-log.js';
 import { decisionsPage } from './decisions-page.js';
 import { createFormGuard, type FormGuard } from './form-guard.js';
 import { decisionListQuery, runListQuery } from './list-query.js';
+import type { LivePage } from './live-refresh.js';
+import { showOverview } from './overview-route.js';
 import { pageErrors, pageHeaders, sendPage } from './page-response.js';
 import { approveHandler, cancelHandler } from './run-actions.js';
 import { runListPage } from './run-list-page.js';
@@ -35,6 +38,15 @@ export interface WebDeps {
 }
 
 const RECENT = 20;
+/** How often a live page refreshes: a running run moves fast, a waiting one or a list less so. */
+const RUNNING_REFRESH_MS = 2000;
+const WAITING_REFRESH_MS = 5000;
+const LIST_REFRESH_MS = 5000;
+
+function runLive(state: RunState, now: number): LivePage | undefined {
+  if (!ACTIVE_STATES.includes(state)) return undefined;
+  return { everyMs: state === 'running' ? RUNNING_REFRESH_MS : WAITING_REFRESH_MS, asOf: new Date(now).toISOString(), why: `the run is ${state}` };
+}
 
 /** GET /runbooks/{name}: the loaded runbook, with what the store knows about it. */
 function showRunbook(deps: WebDeps) {
@@ -66,19 +78,23 @@ export function webRouter(deps: WebDeps): Router {
   ];
   const guard = deps.formGuard ?? createFormGuard(deps.config.publicURL);
 
-  router.get('/', ...read, (_req, res) => res.redirect(302, '/runs'));
+  router.get('/', ...read, showOverview(deps.store));
 
   router.get('/runs', ...read, async (req, res) => {
     const { filter, page, values } = runListQuery(req.query);
     const [runs, paused] = await Promise.all([deps.store.listRuns(filter, page), deps.store.globalPaused()]);
-    sendPage(res, 200, 'Runs', runListPage(runs, values, paused));
+    const active = runs.items.filter((r) => ACTIVE_STATES.includes(r.state)).length;
+    const live = active > 0 ? { everyMs: LIST_REFRESH_MS, asOf: new Date().toISOString(), why: `${active} runs on this page are active` } : undefined;
+    sendPage(res, 200, 'Runs', runListPage(runs, values, paused), live);
   });
 
   router.get('/runs/:id', ...read, async (req, res) => {
     const run = await deps.store.getRun(String(req.params.id));
     if (run === null) throw new RemediatorError('NOT_FOUND', `There is no run ${String(req.params.id)}.`);
     const currentHash = deps.catalog.current().get(run.runbook)?.hash ?? null;
-    sendPage(res, 200, `Run ${run.id}`, runPage(run, { currentHash, publicURL: deps.config.publicURL, token: guard.token }));
+    const now = Date.now();
+    const body = runPage(run, { currentHash, publicURL: deps.config.publicURL, token: guard.token, now });
+    sendPage(res, 200, `Run ${run.id}`, body, runLive(run.state, now));
   });
 
   const actions = { ...deps, guard };

@@ -117,6 +117,12 @@ describe('createTierVerifier against a real Prometheus', () => {
     expect(r.record).toMatchObject({ kind: 'promql', query: 'verify_test_value{case="flip"} == 1', errors: 0, error: null, everyMs: 250, withinMs: 10_000, stableForMs: 1000 });
     expect(r.record.checks).toBeGreaterThanOrEqual(5);
     expect(r.record.lastResult).toMatchObject({ resultType: 'vector', series: 1, truncated: false, text: expect.stringContaining('case="flip"') });
+    // Each check is kept for the timeline, in time order: not holding before the flip, holding from it to the end.
+    const marks = r.record.recentChecks ?? [];
+    expect(marks).toHaveLength(r.record.checks);
+    expect(marks.map((m) => Date.parse(m.at))).toEqual([...marks.map((m) => Date.parse(m.at))].sort((a, b) => a - b));
+    expect([marks[0]?.result, marks.at(-1)?.result]).toEqual(['not_held', 'held']);
+    expect(marks.filter((m) => Date.parse(m.at) >= Date.parse(r.record.holdingSince ?? '')).every((m) => m.result === 'held')).toBe(true);
   });
 
   it('times out at within when the result never holds, having polled every `every`', async () => {
@@ -165,6 +171,7 @@ describe('createTierVerifier against a real Prometheus', () => {
     expect(r.record.errors).toBeGreaterThanOrEqual(4);
     expect(r.record.error).toContain('injected: Prometheus is restarting');
     expect(spy.answers.every((a) => a.nonEmpty)).toBe(true);
+    expect((r.record.recentChecks ?? []).filter((m) => m.result === 'error')).toHaveLength(r.record.errors);
   });
 
   it.each([

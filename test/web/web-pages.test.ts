@@ -65,13 +65,13 @@ afterAll(async () => {
 });
 
 describe('every page', () => {
-  it.each(['/runs', '/decisions', '/runbooks', '/runbooks/web-say'])('%s carries the security headers and is HTML', async (path) => {
+  it.each(['/', '/runs', '/decisions', '/runbooks', '/runbooks/web-say'])('%s carries the security headers and is HTML', async (path) => {
     const res = await page(path);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     expect(res.text).not.toMatch(/<script|<img|<iframe|<[a-z][^>]*\son\w+=/i);
   });
 
@@ -85,10 +85,11 @@ describe('every page', () => {
     }
   });
 
-  it('sends / to the run list', async () => {
+  it('shows the overview at /, linking to the run list', async () => {
     const res = await page('/');
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toBe('/runs');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('<h1>Overview</h1>');
+    expect(res.text).toMatch(/href="\/runs\?since=[^"]+&amp;until=[^"]+">2<\/a><\/div>runs in the window/);
   });
 
   it.each(['/runs/no-such-run', '/runbooks/no-such-runbook', `/runs/${encodeURIComponent(SCRIPT)}`, `/runbooks/${encodeURIComponent(IMG)}`])('answers an HTML 404 for %s', async (path) => {
