@@ -65,12 +65,27 @@ async function appWithFailing(methods: (keyof RunStore)[]) {
   });
 }
 
+/** One series' value in the app's /metrics text. */
+async function sample(app: Awaited<ReturnType<typeof appWithFailing>>, series: string): Promise<number | undefined> {
+  const line = (await request(app).get('/metrics')).text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
 describe('createApp when the store cannot commit', () => {
   it('answers the webhook 503 STORE_UNAVAILABLE, so Alertmanager retries', async () => {
     const app = await appWithFailing(['transact']);
     const res = await request(app).post('/api/v1/alerts').send(body);
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ error: { code: 'STORE_UNAVAILABLE', message: 'SQLite store could not commit: SQLITE_FULL' } });
+    expect(await sample(app, 'remediator_webhook_deliveries_total{code="503"}')).toBe(1);
+    expect(await sample(app, 'remediator_store_errors_total{stage="receive"}')).toBe(1);
+  });
+
+  it('counts a read the store cannot answer as an api store error', async () => {
+    const app = await appWithFailing(['listRuns']);
+    expect((await request(app).get('/api/v1/runs')).status).toBe(503);
+    expect(await sample(app, 'remediator_store_errors_total{stage="api"}')).toBe(1);
+    expect(await sample(app, 'remediator_store_errors_total{stage="receive"}')).toBe(0);
   });
 
   it('reports not ready while the store does not answer', async () => {
@@ -86,5 +101,7 @@ describe('createApp when the store cannot commit', () => {
     const res = await request(app).post('/api/v1/alerts').send(body);
     expect(res.status).toBe(200);
     expect(res.body.decisions).toHaveLength(1);
+    expect(await sample(app, 'remediator_webhook_deliveries_total{code="200"}')).toBe(1);
+    expect(await sample(app, 'remediator_store_errors_total{stage="receive"}')).toBe(0);
   });
 });

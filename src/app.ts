@@ -10,7 +10,7 @@ import { RemediatorError, toError } from './core/errors.js';
 import { runsRouter } from './history/runs-routes.js';
 import type { RunStore } from './history/run-store.js';
 import type { Logger } from './observability/logger.js';
-import type { Metrics } from './observability/metrics.js';
+import { countStoreError, type Metrics } from './observability/metrics.js';
 import { crossSiteGuard } from './receive/cross-site-guard.js';
 import { hostGuard, hostPolicy, type HostPolicy } from './receive/host-guard.js';
 import { createRefusalLog, type RefusalLog } from './receive/refusal-log.js';
@@ -71,6 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toRemediatorError(err);
     if (req.path === '/api/v1/alerts') deps.metrics.deliveries.inc({ code: String(e.httpStatus) });
+    countStoreError(deps.metrics, req.path === '/api/v1/alerts' ? 'receive' : 'api', e);
     if (e.httpStatus >= 500) deps.logger.error({ err: toError(e.cause ?? e), path: req.path, code: e.code }, 'request failed');
     else refusals.refused(e.code, { path: req.path, method: req.method, reason: e.message }, 'request refused');
     // A refused oversized body is not read: the connection cannot carry another request after it.

@@ -2,7 +2,7 @@
 
 import { loadCatalog, type Catalog } from './match/catalog.js';
 import { formatIssue } from './match/runbook-issue.js';
-import type { Metrics } from './observability/metrics.js';
+import { initRunbookSeries, type Metrics } from './observability/metrics.js';
 
 export interface ReloadStatus {
   readonly at: string;
@@ -39,6 +39,7 @@ export async function createCatalogHolder(dir: string, metrics: Metrics): Promis
     metrics.reloads.inc({ result: 'success' });
     metrics.lastReloadSuccess.set(1);
     metrics.runbooksLoaded.set(result.catalog.runbooks.length);
+    initRunbookSeries(metrics, result.catalog.runbooks);
     return { ok: true };
   }
 

@@ -11,7 +11,7 @@ import type { RunDetail, RunReason, RunState } from './core/run.js';
 import type { ExecutorDeps } from './execute/run-executor.js';
 import { startApprovalExpiry } from './guard/approval-expiry.js';
 import type { RunStore } from './history/run-store.js';
-import type { Metrics } from './observability/metrics.js';
+import { countStoreError, type Metrics } from './observability/metrics.js';
 import type { AlertmanagerClient } from './report/alertmanager-client.js';
 import { createGrafanaClient } from './report/grafana-client.js';
 import { createReporter } from './report/reporter.js';
@@ -54,7 +54,10 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
     alertState: deps.alertState,
     store,
     logger: log,
-    onReportError: (kind) => metrics.reportErrors.inc({ kind }),
+    onReportError: (kind) => {
+      metrics.reportErrors.inc({ kind });
+      if (kind === 'store') metrics.storeErrors.inc({ stage: 'report' });
+    },
     faultClassOf: (runbook) => deps.catalog.current().get(runbook)?.faultClass ?? null,
   });
   const escalate = async (run: RunDetail, reason: string): Promise<void> => {
@@ -65,6 +68,7 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
     try {
       if (ESCALATED_STATES.includes(state)) await escalate(run, reason === 'approval_timeout' ? reason : state);
     } catch (err) {
+      countStoreError(metrics, 'report', err);
       log.error({ err: toError(err), runId: run.id }, 'cannot record escalation');
     }
     await reporter.runEnded(run, state, reason);

@@ -67,8 +67,10 @@ export interface BuildOptions {
 export async function buildService(config: Config, logger: Logger, options: BuildOptions = {}): Promise<Service> {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  const metrics = createMetrics(registry);
   const store = createStore(config);
+  let draining = false;
+  // The gauges read from the store at scrape time are store-wide, so they are right whichever replica is scraped.
+  const metrics = createMetrics(registry, { counts: () => store.runCounts(), draining: () => draining });
   await store.open();
   let catalog: CatalogHolder;
   try {
@@ -121,7 +123,6 @@ export async function buildService(config: Config, logger: Logger, options: Buil
       sight: createSighter(alertSources),
     }),
   });
-  let draining = false;
   const app = createApp({
     config,
     store,

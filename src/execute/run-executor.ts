@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { toError } from '../core/errors.js';
 import type { RunStore } from '../history/run-store.js';
-import type { Metrics } from '../observability/metrics.js';
+import { countStoreError, type Metrics, type TierOutcome } from '../observability/metrics.js';
 import type { CommandRunner, RunnerFor } from './command-runner.js';
 import type { PrometheusClient } from '../verify/prometheus-client.js';
 import type { RunDetail, RunReason, RunState } from '../core/run.js';
@@ -52,7 +52,7 @@ export interface ExecutorDeps {
   readonly registry?: RunRegistry;
   /** How often cancel requests are looked for (default 1000 ms). */
   readonly pollMs?: number;
-  readonly metrics?: Pick<Metrics, 'runsEnded' | 'runDuration' | 'stepDuration' | 'runsInFlight'>;
+  readonly metrics?: Pick<Metrics, 'runsEnded' | 'runDuration' | 'stepDuration' | 'runsInFlight' | 'recoveryTime' | 'tierOutcomes' | 'storeErrors'>;
 }
 
 const DEFAULT_POLL_MS = 1000;
@@ -66,6 +66,7 @@ export async function executeRun(deps: ExecutorDeps, claimed: ClaimedRun): Promi
   try {
     run = await deps.store.getRun(claimed.runId);
   } catch (thrown) {
+    countStoreError(deps.metrics, 'execute', thrown);
     logger.error({ err: toError(thrown) }, 'cannot load claimed run; its lease will expire');
     return;
   }
@@ -103,6 +104,7 @@ export async function executeRun(deps: ExecutorDeps, claimed: ClaimedRun): Promi
     verifyTier: deps.verifyTier ?? skipVerification,
     logger: runLogger,
     onStepEnd: (kind, outcome, seconds) => deps.metrics?.stepDuration.observe({ kind, outcome }, seconds),
+    onTierEnd: (tierIndex, outcome) => countTier(deps, run, tierIndex, outcome),
     openTier: null,
     onAwaitingApproval: deps.onAwaitingApproval,
     stillFiring: deps.stillFiring,
@@ -115,6 +117,7 @@ export async function executeRun(deps: ExecutorDeps, claimed: ClaimedRun): Promi
     await settle(deps, walk, await walkTiers(walk));
   } catch (thrown) {
     // A store that cannot answer: leave the run; its lease expires and a reclaim resumes it.
+    countStoreError(deps.metrics, 'execute', thrown);
     runLogger.error({ err: toError(thrown) }, 'run execution stopped by an error; left for a reclaim');
   } finally {
     control.dispose();
@@ -130,14 +133,29 @@ async function settle(deps: ExecutorDeps, w: Walk, ending: Ending): Promise<void
   }
   if (w.openTier !== null && (ending.state === 'canceled' || ending.state === 'interrupted')) {
     if (!(await deps.store.finishTier(w.runId, w.fence, w.openTier, ending.state, false))) return;
+    w.onTierEnd?.(w.openTier, ending.state);
   }
   if (!(await deps.store.finishRun(w.runId, w.fence, ending.state, ending.reason))) {
     w.logger.warn({}, 'lease lost before the run could be ended');
     return;
   }
-  const startedAt = w.run.startedAt === null ? Number.NaN : Date.parse(w.run.startedAt);
-  if (!Number.isNaN(startedAt)) deps.metrics?.runDuration.observe({ outcome: ending.state }, (Date.now() - startedAt) / 1000);
-  deps.metrics?.runsEnded.inc({ outcome: ending.state });
+  countEnd(deps, w.run, ending.state);
   w.logger.info({ state: ending.state, reason: ending.reason }, 'run ended');
   await deps.onRunEnded?.(w.run, ending.state, ending.reason);
+}
+
+/** Counts a tier's end by runbook, tier name (from the run's stored plan, bounded by the runbooks loaded) and outcome. */
+function countTier(deps: ExecutorDeps, run: RunDetail, tierIndex: number, outcome: TierOutcome): void {
+  deps.metrics?.tierOutcomes.inc({ runbook: run.runbook, tier: run.plan.tiers[tierIndex]?.name ?? String(tierIndex), outcome });
+}
+
+/** The run's end in the metrics: its outcome, how long it ran, and how long after its alert began it ended (the recovery time). */
+function countEnd(deps: ExecutorDeps, run: RunDetail, state: RunState): void {
+  const now = Date.now();
+  const startedAt = run.startedAt === null ? Number.NaN : Date.parse(run.startedAt);
+  if (!Number.isNaN(startedAt)) deps.metrics?.runDuration.observe({ outcome: state }, (now - startedAt) / 1000);
+  const alertStart = Date.parse(run.alert.startsAt);
+  // Clocks of Prometheus and remediator may disagree a little: a run never took less than nothing.
+  if (!Number.isNaN(alertStart)) deps.metrics?.recoveryTime.observe({ fault_class: run.faultClass, outcome: state }, Math.max(0, now - alertStart) / 1000);
+  deps.metrics?.runsEnded.inc({ outcome: state });
 }

@@ -8,6 +8,7 @@ import type { RunStore } from '../history/run-store.js';
 import type { StepRunDeps } from './step-runner.js';
 import type { BoundaryStop, RunControl } from './run-control.js';
 import type { Scrubber } from './scrub.js';
+import type { TierOutcome } from '../observability/metrics.js';
 
 /** How a walk ends: a final state to record, or leaving the run as it is (lease lost, shutdown). */
 export type Ending =
@@ -49,6 +50,8 @@ export interface Walk extends StepRunDeps {
   readonly verifyTier: VerifyTier;
   readonly logger: Logger;
   readonly onStepEnd?: (kind: string, state: string, seconds: number) => void;
+  /** Told when a tier's end is recorded: succeeded (verified or not), failed, or closed by a cancel or an interruption. */
+  readonly onTierEnd?: (tierIndex: number, outcome: TierOutcome) => void;
   /** The tier started and not yet finished, so an ending can close it. */
   openTier: number | null;
   /** Why the last tier failed, for the run's reason when no tier is left. */

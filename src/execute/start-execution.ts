@@ -6,7 +6,7 @@ import type { RunReason } from '../core/run.js';
 import type { PrometheusClient } from '../verify/prometheus-client.js';
 import { createSshRunners } from './ssh/ssh-runner.js';
 import type { RunStore } from '../history/run-store.js';
-import type { Metrics } from '../observability/metrics.js';
+import { countStoreError, type Metrics } from '../observability/metrics.js';
 import type { CommandRunner } from './command-runner.js';
 import { createLocalRunner } from './local-runner.js';
 import { executeRun, type ClaimedRun, type ExecutorDeps } from './run-executor.js';
@@ -87,10 +87,18 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
     killGraceMs: limits.killGraceMs,
     logger: log,
     intervalMs: Math.max(1000, Math.min(5000, limits.leaseMs / 3)),
+    onError: (thrown) => countStoreError(options.metrics, 'sweep', thrown),
   });
   const pool = createWorkerPool({
     size: limits.maxConcurrentRuns,
-    claim: options.claim,
+    claim: async () => {
+      try {
+        return await options.claim();
+      } catch (thrown) {
+        countStoreError(options.metrics, 'claim', thrown);
+        throw thrown;
+      }
+    },
     execute: (claimed) => executeRun(deps, claimed),
     pollMs: options.pollMs ?? 1000,
     logger: log,

@@ -62,14 +62,19 @@ export interface Sweeper {
 }
 
 /** Sweeps every intervalMs (never two at once) until stopped; run sweepOnce at start-up yourself, with includeOtherOwners where the store is single-process. */
-export function startSweeper(options: Omit<SweepOptions, 'includeOtherOwners'> & { readonly intervalMs: number }): Sweeper {
+export function startSweeper(
+  options: Omit<SweepOptions, 'includeOtherOwners'> & { readonly intervalMs: number; readonly onError?: (thrown: unknown) => void },
+): Sweeper {
   let current: Promise<unknown> = Promise.resolve();
   let sweeping = false;
   const timer = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
     current = sweepOnce({ ...options, includeOtherOwners: false })
-      .catch((thrown: unknown) => options.logger?.error({ err: toError(thrown) }, 'sweep failed'))
+      .catch((thrown: unknown) => {
+        options.onError?.(thrown);
+        options.logger?.error({ err: toError(thrown) }, 'sweep failed');
+      })
       .finally(() => {
         sweeping = false;
       });

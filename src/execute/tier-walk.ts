@@ -115,6 +115,7 @@ async function verify(w: Walk, t: number, tier: PlannedTier): Promise<TierVerifi
 async function finishTier(w: Walk, t: number, state: 'succeeded' | 'failed', verified: boolean): Promise<Ending | 'next'> {
   if (!(await w.store.finishTier(w.runId, w.fence, t, state, verified))) return { kind: 'leave', why: 'lost' };
   w.openTier = null;
+  w.onTierEnd?.(t, state === 'failed' ? 'failed' : verified ? 'verified' : 'unverified');
   w.logger.info({ tierIndex: t, state, verified }, 'tier ended');
   if (state === 'failed') return 'next';
   return endWith('succeeded', verified ? 'verified' : 'unverified');

@@ -337,6 +337,14 @@ export interface StoreCapabilities {
   readonly singleProcess: boolean;
 }
 
+/** Store-wide counts that the scrape-time gauges read: the same on every replica that shares the store. */
+export interface RunCounts {
+  /** Runs waiting for a person at a tier with `approval: required`. */
+  readonly awaitingApproval: number;
+  /** Running runs whose lease ran out on the store's clock and that no sweep has released yet. */
+  readonly leaseExpired: number;
+}
+
 /** What one retention batch deleted. */
 export interface PruneCounts {
   readonly runs: number;
@@ -427,6 +435,8 @@ export interface RunStore {
   episodeFacts(fingerprint: string, startsAt: string): Promise<EpisodeFacts>;
   /** Remembers that Prometheus carries the episode's alert now, so that its absence there later means it ended. */
   recordPrometheusSighting(fingerprint: string, startsAt: string): Promise<void>;
+  /** Counts across the whole store for the gauges of /metrics, in one read. */
+  runCounts(): Promise<RunCounts>;
   /** Escalations, newest first. */
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>>;
 

@@ -37,6 +37,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       // Debug, not info: Alertmanager re-sends every group each repeat_interval; the decisions themselves are in the store.
       log.debug({ groupKey: body.groupKey, alerts: body.alerts.length, runs: out.runs.length }, 'delivery accepted');
       deps.metrics.webhookDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      deps.metrics.deliveries.inc({ code: '200' });
       res.status(200).json({ runs: out.runs, decisions: out.decisions });
     },
   );

@@ -1,6 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { loadConfig, type Config } from '../../src/config/config.js';
+import { RemediatorError } from '../../src/core/errors.js';
 import { startExecution } from '../../src/execute/start-execution.js';
 import { claimNext } from '../../src/guard/claim.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -42,5 +43,37 @@ describe('startExecution', () => {
     expect(execution.abortRun(runId, 'canceled')).toBe(false);
     await execution.stop(0);
     await store.close();
+  });
+
+  it('counts claims and sweeps that the store cannot answer as store errors', async () => {
+    const { store, dir } = await openStore();
+    const base = loadConfig(null, dir);
+    const config: Config = { ...base, limits: { ...base.limits, maxConcurrentRuns: 1, leaseMs: 3000 } };
+    const metrics = createMetrics(new Registry());
+    let claims = 0;
+    const execution = await startExecution({
+      config,
+      store,
+      metrics,
+      logger: createLogger({ level: 'silent' }),
+      owner: 'replica-1',
+      env: process.env,
+      pollMs: 20,
+      claim: async () => {
+        claims++;
+        throw new RemediatorError('STORE_UNAVAILABLE', 'SQLite store could not run a transaction: SQLITE_IOERR');
+      },
+    });
+    // The start-up sweep ran on the open store; the periodic one (every second at this lease) finds it closed.
+    await store.close();
+    const counted = async (stage: string): Promise<number> => (await metrics.storeErrors.get()).values.find((v) => v.labels.stage === stage)?.value ?? 0;
+    await waitFor(async () => ((await counted('claim')) >= 2 && (await counted('sweep')) >= 1 ? true : undefined), {
+      description: 'claim and sweep store errors counted',
+      timeoutMs: 5000,
+      intervalMs: 20,
+    });
+    await execution.stop(0);
+    expect(await counted('claim')).toBe(claims);
+    expect(await counted('execute')).toBe(0);
   });
 });

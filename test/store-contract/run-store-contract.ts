@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe } from '@jest/globals';
 import type { RunStore } from '../../src/history/run-store.js';
 import { describeApprovalContract } from './approval-contract.js';
+import { describeCountsContract } from './counts-contract.js';
 import { describeEpisodeContract } from './episode-contract.js';
 import { describeEpisodeMemoryContract } from './episode-memory-contract.js';
 import { describeEscalationContract } from './escalation-contract.js';
@@ -56,6 +57,7 @@ export function describeRunStoreContract(name: string, makeStore: MakeStore): vo
     describeEscalationContract(ctx);
     describeStepRecordContract(ctx);
     describeApprovalContract(ctx);
+    describeCountsContract(ctx);
     describeReportContract(ctx);
     describeLeadershipContract(ctx);
     describeRetentionContract(ctx);

@@ -43,6 +43,7 @@ describe('the deploy/ configurations', () => {
       [
         [['alertname=LLMServerDown', 'runbook=llm-server-down'], 'remediator,oncall'] as const,
         [['alertname=RemediationFailed', 'runbook=llm-server-down'], 'oncall'] as const,
+        [['alertname=RemediatorDown', 'runbook=remediator-down', 'job=remediator'], 'oncall'] as const,
         [['alertname=DiskFull'], 'oncall'] as const,
       ].map(([labels, receivers]) => [file, labels, receivers] as const),
     ),

@@ -91,7 +91,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const serviceHostPort = `127.0.0.1:${servicePort}`;
     log('starting Alertmanager and Prometheus with the shipped rules');
     const alertmanager = await startAlertmanager({ webhookUrl: `http://${serviceHostPort}/api/v1/alerts`, groupWait: '1s', groupInterval: '1s', repeatInterval: '10s' });
-    const ruleFiles = fs.readdirSync(path.join(REPO_ROOT, 'deploy', 'rules')).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(REPO_ROOT, 'deploy', 'rules', f));
+    // The fleet's rules; remediator.yml watches remediator itself and goes to people, never to this webhook.
+    const ruleFiles = fs
+      .readdirSync(path.join(REPO_ROOT, 'deploy', 'rules'))
+      .filter((f) => /\.ya?ml$/.test(f) && f !== 'remediator.yml')
+      .map((f) => path.join(REPO_ROOT, 'deploy', 'rules', f));
     const prometheus = await startPrometheus({
       rules: adaptRules(ruleFiles, { timeScale }),
       scrapeConfigs: scrapeConfigs(fleet, serviceHostPort),

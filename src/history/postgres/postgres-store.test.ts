@@ -129,6 +129,20 @@ async function relay(target: string): Promise<{ url: string; cut(): void; shut()
 }
 
 describe('PostgresRunStore across replicas', () => {
+  it("counts for every replica's gauges what the runs of all replicas do: approval waits and lapsed leases", async () => {
+    const url = await database();
+    const [a, b] = [await openStore({ url }), await openStore({ url })];
+    const waiting = await insertRun(a, { target: 'gpu-1' });
+    expect(await a.awaitApproval(waiting.id, await claim(a, waiting.id, 'replica-a'), 0, 60_000)).toBe(true);
+    const lapsing = await insertRun(b, { target: 'gpu-2' });
+    await claim(b, lapsing.id, 'replica-b', 50);
+    await sleep(150);
+    const counts = { awaitingApproval: 1, leaseExpired: 1 };
+    expect([await a.runCounts(), await b.runCounts()]).toEqual([counts, counts]);
+    expect(await a.approveRun(waiting.id, 'alice')).toBe('running');
+    expect(await b.runCounts()).toEqual({ awaitingApproval: 0, leaseExpired: 1 });
+  });
+
   it('refuses a leadership to B while A holds its term, and gives it to B in a higher term once A ran out or released', async () => {
     const url = await database();
     const [a, b] = [await openStore({ url }), await openStore({ url })];

@@ -6,7 +6,7 @@ import type { VerificationRecord } from '../../core/verification.js';
 import { RemediatorError } from '../../core/errors.js';
 import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
 import type {
-  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaderRole, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, PruneCounts, RunFilter,
+  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaderRole, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, PruneCounts, RunCounts, RunFilter,
   RunReport, RunStore, StepKey, StepStart, StoreCapabilities, StoreTx,
 } from '../run-store.js';
 import { insertEscalation, markEscalation, pendingEscalations } from './escalations.js';
@@ -18,6 +18,7 @@ import { episodeStart, isPaused, PostgresTx, runbookScope } from './postgres-tx.
 import { pruneBatch } from './retention.js';
 import { approveRun, cancelRun, expireApprovals } from './run-control.js';
 import { readRunDetail } from './run-detail.js';
+import { countRuns } from './run-counts.js';
 import { setRunReport } from './run-report.js';
 import { first, rows, TYPES } from './rows.js';
 import { readOpenBreakers, resetRunbook } from './runbook-state.js';
@@ -259,6 +260,10 @@ export class PostgresRunStore implements RunStore {
         [fingerprint, episodeStart(startsAt)],
       );
     });
+  }
+
+  runCounts(): Promise<RunCounts> {
+    return this.use('count runs', (c) => countRuns(c.pool));
   }
 
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>> {

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { RemediatorError, toError } from '../../core/errors.js';
 import type { Decision, RunDetail, RunReason, RunState, RunSummary, StepResult, StepState, TierState } from '../../core/run.js';
 import type {
-  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaderRole, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, PruneCounts, RunFilter, RunReport, RunStore,
+  BreakerState, DecisionFilter, EpisodeFacts, Escalation, ExpiredRun, LeaderRole, LeaseCheck, NewEscalation, Page, PageOf, ProcessRecord, PruneCounts, RunCounts, RunFilter, RunReport, RunStore,
   StepKey, StepStart, StoreCapabilities, StoreTx,
 } from '../run-store.js';
 import { AsyncMutex } from './async-mutex.js';
@@ -17,6 +17,7 @@ import { listDecisions, listEscalations, listRuns } from './list-queries.js';
 import { applyMigrations } from './migrations.js';
 import { approveRun, cancelRun, expireApprovals } from './run-control.js';
 import { readRunDetail } from './run-detail.js';
+import { countRuns } from './run-counts.js';
 import { pruneBatch } from './retention.js';
 import { setRunReport } from './run-report.js';
 import { readOpenBreakers, resetRunbook } from './runbook-state.js';
@@ -265,6 +266,10 @@ export class SqliteRunStore implements RunStore {
         )
         .run(fingerprint, episodeStart(startsAt), this.clock.now());
     });
+  }
+
+  runCounts(): Promise<RunCounts> {
+    return this.use('count runs', (c) => countRuns(c.stmts, this.clock.now()));
   }
 
   listEscalations(filter: { readonly runbook?: string; readonly runId?: string }, page: Page): Promise<PageOf<Escalation>> {
