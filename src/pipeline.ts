@@ -15,7 +15,7 @@ import { decideFiring, type PlanContext } from './guard/decide-firing.js';
 import { decideResolved } from './guard/decide-resolved.js';
 import { emptyOutcome, recordDecision, type DeliveryOutcome } from './guard/guard-types.js';
 import type { DeliveryIO, StoreTx } from './history/run-store.js';
-import { deliveryKeys } from './guard/delivery-keys.js';
+import { deliveryKeys, settledPairs } from './guard/delivery-keys.js';
 import { DeliveryView } from './guard/delivery-view.js';
 import type { ExecutorDeps } from './execute/run-executor.js';
 import type { VerifyTier } from './execute/run-walk.js';
@@ -34,15 +34,18 @@ export interface DeliveryStages {
 /** The set-based side, where the store offers it (both adapters do; a test's bare StoreTx may not). */
 function offersDeliveryIO(tx: StoreTx): tx is StoreTx & DeliveryIO {
   const maybe = tx as Partial<DeliveryIO>;
-  return typeof maybe.readDelivery === 'function' && typeof maybe.writeDelivery === 'function';
+  return typeof maybe.readHeld === 'function' && typeof maybe.readDelivery === 'function' && typeof maybe.writeDelivery === 'function';
 }
 
 /** guard: every (alert, runbook) pair decided inside the delivery's transaction (SPEC §6), read and written set-based. */
 async function guard(store: StoreTx, stages: DeliveryStages, matched: readonly (readonly [Alert, readonly Runbook[]])[]): Promise<DeliveryOutcome> {
   if (!offersDeliveryIO(store)) return decideAll(store, stages, matched);
-  const view = await DeliveryView.open(store, deliveryKeys(matched, store.now()));
+  // Repeats of held episodes first, without locks: Alertmanager re-sends every group each group_interval and repeat_interval.
+  const settled = await settledPairs(store, matched, store.now());
+  const view = await DeliveryView.open(store, deliveryKeys(matched, store.now(), settled), settled);
   const out = await decideAll(view, stages, matched);
   await view.flush();
+  view.settle(out.decisions);
   return out;
 }
 

@@ -61,10 +61,14 @@ async function enforce(tx: StoreTx, runbook: Runbook, target: string, now: numbe
 /** States of an ended run whose fix, if the alert still fires past the cooldown, did not hold. */
 const ACTED: readonly string[] = ['succeeded', 'failed', 'interrupted'];
 
+/** The episode still fires more than a cooldown after its run acted and ended: the fix did not hold (unless escalated already). */
+export function stillFiringDue(runbook: Runbook, holder: EpisodeHolder, now: number): boolean {
+  return holder.endedAt !== null && ACTED.includes(holder.state) && now - holder.endedAt > runbook.safety.cooldownMs;
+}
+
 /** The episode still fires more than a cooldown after its run ended: the fix did not hold; a person hears of it once. */
 async function escalateStillFiring(tx: StoreTx, runbook: Runbook, alert: Alert, holder: EpisodeHolder, out: DeliveryOutcome): Promise<void> {
-  if (holder.endedAt === null || !ACTED.includes(holder.state)) return;
-  if (tx.now() - holder.endedAt <= runbook.safety.cooldownMs) return;
+  if (!stillFiringDue(runbook, holder, tx.now())) return;
   if (await tx.escalated(holder.runId, 'still_firing')) return;
   await tx.recordEscalation({ runbook: runbook.name, runId: holder.runId, reason: 'still_firing', alert, target: null });
   out.escalations.push('still_firing');

@@ -20,6 +20,7 @@ import {
   type DeliverySnapshot,
   type EpisodeHolder,
   type HeldEpisode,
+  type HeldRead,
   type NewDecision,
   type NewEscalation,
   type NewRun,
@@ -33,6 +34,9 @@ function canonical(startsAt: string): string {
   return canonicalInstant(startsAt) ?? startsAt;
 }
 
+/** What a delivery that read nothing but its settled repeats knows. */
+const EMPTY: DeliverySnapshot = { globalPaused: false, pausedRunbooks: new Set(), holders: new Map(), resolved: new Set(), folds: new Map(), pairs: new Map(), breakers: new Map(), targets: new Map() };
+
 /** A StoreTx that answers one delivery's guard from a snapshot and writes its decisions in one go. */
 export class DeliveryView implements StoreTx {
   private readonly holders: Map<string, HeldEpisode>;
@@ -44,6 +48,8 @@ export class DeliveryView implements StoreTx {
   /** Decisions this delivery touched, by id, as they now stand. */
   private readonly decisionsById = new Map<string, Decision>();
   private queue = DeliveryView.emptyQueue();
+  /** Rows answered before their write, as the write counted them. */
+  private readonly corrections = new Map<Decision, Decision>();
   /** What the snapshot speaks for: a key outside it is asked of the store (after a flush). */
   private readonly readEpisodes: Set<string>;
   private readonly readResolved: Set<string>;
@@ -52,24 +58,37 @@ export class DeliveryView implements StoreTx {
   private constructor(
     private readonly tx: StoreTx & DeliveryIO,
     keys: DeliveryKeys,
-    private readonly snapshot: DeliverySnapshot,
+    private readonly snapshot: DeliverySnapshot | null,
+    settled: ReadonlyMap<string, HeldRead>,
   ) {
+    const read = snapshot ?? EMPTY;
     this.readEpisodes = new Set(keys.episodes.map((k) => episodeKeyString(k.runbook, k.fingerprint, k.startsAt)));
     this.readResolved = new Set(keys.episodes.map((k) => resolvedKeyString(k.fingerprint, k.startsAt)));
     this.readRunbooks = new Set(keys.runbooks.map((k) => k.runbook));
-    this.holders = new Map(snapshot.holders);
-    this.resolved = new Set(snapshot.resolved);
-    this.folds = new Map(snapshot.folds);
-    this.pairs = new Map(snapshot.pairs);
-    this.breakers = new Map(snapshot.breakers);
-    this.targets = new Map([...snapshot.targets].map(([runbook, list]) => [runbook, new Set(list)]));
-    for (const held of snapshot.holders.values()) this.decisionsById.set(held.decision.id, held.decision);
-    for (const fold of snapshot.folds.values()) this.decisionsById.set(fold.id, fold);
+    this.holders = new Map(read.holders);
+    this.resolved = new Set(read.resolved);
+    // Settled episodes: read held and unresolved without a lock; what the snapshot read under its locks, if anything, wins.
+    for (const [key, held] of settled) {
+      if (this.holders.has(key)) continue;
+      this.holders.set(key, held);
+      this.readEpisodes.add(key);
+      this.readResolved.add(resolvedKeyString(held.decision.fingerprint, held.decision.startsAt));
+      this.decisionsById.set(held.decision.id, held.decision);
+    }
+    this.folds = new Map(read.folds);
+    this.pairs = new Map(read.pairs);
+    this.breakers = new Map(read.breakers);
+    this.targets = new Map([...read.targets].map(([runbook, list]) => [runbook, new Set(list)]));
+    for (const held of read.holders.values()) this.decisionsById.set(held.decision.id, held.decision);
+    for (const fold of read.folds.values()) this.decisionsById.set(fold.id, fold);
   }
 
-  /** Reads what the keys name and returns the view over it. */
-  static async open(tx: StoreTx & DeliveryIO, keys: DeliveryKeys): Promise<DeliveryView> {
-    return new DeliveryView(tx, keys, await tx.readDelivery(keys));
+  /**
+   * Reads what the keys name and returns the view over it, with the `settled` episodes (settledPairs) as held. When the keys
+   * name nothing (every alert a settled repeat), nothing more is read; a question the view then cannot answer goes to the store.
+   */
+  static async open(tx: StoreTx & DeliveryIO, keys: DeliveryKeys, settled: ReadonlyMap<string, HeldRead> = new Map()): Promise<DeliveryView> {
+    return new DeliveryView(tx, keys, keys.episodes.length === 0 ? null : await tx.readDelivery(keys), settled);
   }
 
   private static emptyQueue() {
@@ -78,6 +97,8 @@ export class DeliveryView implements StoreTx {
       runs: [] as NewRun[],
       decisions: [] as Decision[],
       deliveries: new Map<string, number>(),
+      /** The rows addDelivery answered for the queued deliveries, in order, by decision id. */
+      answered: new Map<string, Decision[]>(),
       escalations: [] as NewEscalation[],
       breakers: new Map<string, { openedAt: number; lastSeenAt: number } | null>(),
     };
@@ -88,7 +109,23 @@ export class DeliveryView implements StoreTx {
     const q = this.queue;
     if (q.resolved.length + q.runs.length + q.decisions.length + q.deliveries.size + q.escalations.length + q.breakers.size === 0) return;
     this.queue = DeliveryView.emptyQueue();
-    await this.tx.writeDelivery(q);
+    const counted = await this.tx.writeDelivery(q);
+    // A settled repeat counted from a read without a lock: the store's count after the write says what each copy saw.
+    for (const [id, rows] of q.answered) {
+      const total = counted.get(id);
+      if (total === undefined) continue;
+      rows.forEach((row, i) => this.corrections.set(row, { ...row, deliveries: total - rows.length + 1 + i }));
+      const last = rows[rows.length - 1];
+      if (last !== undefined) this.decisionsById.set(id, this.corrections.get(last) ?? last);
+    }
+  }
+
+  /** The rows answered, with the delivery counts the store wrote (call after the last flush). */
+  settle(decisions: Decision[]): void {
+    decisions.forEach((row, i) => {
+      const corrected = this.corrections.get(row);
+      if (corrected !== undefined) decisions[i] = corrected;
+    });
   }
 
   now(): number {
@@ -96,11 +133,11 @@ export class DeliveryView implements StoreTx {
   }
 
   async globalPaused(): Promise<boolean> {
-    return this.snapshot.globalPaused;
+    return this.snapshot === null ? this.through((tx) => tx.globalPaused()) : this.snapshot.globalPaused;
   }
 
   async runbookPaused(name: string): Promise<boolean> {
-    return this.snapshot.pausedRunbooks.has(name);
+    return this.snapshot === null ? this.through((tx) => tx.runbookPaused(name)) : this.snapshot.pausedRunbooks.has(name);
   }
 
   async findEpisode(runbook: string, fingerprint: string, startsAt: string): Promise<EpisodeHolder | null> {
@@ -129,7 +166,10 @@ export class DeliveryView implements StoreTx {
     this.decisionsById.set(decisionId, grown);
     const queuedNew = this.queue.decisions.findIndex((d) => d.id === decisionId);
     if (queuedNew >= 0) this.queue.decisions[queuedNew] = grown;
-    else this.queue.deliveries.set(decisionId, (this.queue.deliveries.get(decisionId) ?? 0) + 1);
+    else {
+      this.queue.deliveries.set(decisionId, (this.queue.deliveries.get(decisionId) ?? 0) + 1);
+      this.queue.answered.set(decisionId, [...(this.queue.answered.get(decisionId) ?? []), grown]);
+    }
     return grown;
   }
 

@@ -235,10 +235,23 @@ export interface DeliveryWrites {
   readonly breakers: ReadonlyMap<string, { readonly openedAt: number; readonly lastSeenAt: number } | null>;
 }
 
+/** A held episode as readHeld sees it, with whether a resolved notification arrived for it. */
+export interface HeldRead extends HeldEpisode {
+  readonly resolved: boolean;
+}
+
 /** The set-based side of a store transaction: everything one delivery reads, and then writes, at once. */
 export interface DeliveryIO {
+  /**
+   * The runs holding these episodes (runbook non-null), by episodeKeyString, read in one statement and without the locks
+   * readDelivery takes: an episode once held stays held (a run never gives its episode back) and once resolved stays
+   * resolved, so a held, unresolved episode read here is a duplicate whatever commits meanwhile — the delivery is ordered
+   * before a resolve that commits after this read.
+   */
+  readHeld(episodes: readonly EpisodeKey[]): Promise<ReadonlyMap<string, HeldRead>>;
   readDelivery(keys: DeliveryKeys): Promise<DeliverySnapshot>;
-  writeDelivery(writes: DeliveryWrites): Promise<void>;
+  /** Writes at once; resolves to the delivery count of each row in `writes.deliveries` after the write, by id. */
+  writeDelivery(writes: DeliveryWrites): Promise<ReadonlyMap<string, number>>;
 }
 
 /** Map keys of the snapshot; \u0000 cannot occur in label values that reach here, nor in runbook names. */

@@ -63,12 +63,13 @@ describe('the gateway process', () => {
     const [replica] = await gatewayReplicas(gateway.url);
     expect([replica?.replica, replica?.host, replica?.gpu, replica?.version, replica?.breaker]).toEqual([engine.address, '127.0.0.1', 1, '0.11.0', 'closed']);
 
-    const load = await execa('node', [path.join(REPO_ROOT, 'build/demo/deploy/demo/fleet/load.js'), '--gateway', gateway.url, '--model', 'llama-3-8b', '--rate', '20', '--seconds', '0.5'], { env: defaultChildEnv(), extendEnv: false, reject: false, timeout: 15_000 });
+    const load = await execa('node', [path.join(REPO_ROOT, 'build/demo/deploy/demo/fleet/load.js'), '--gateway', gateway.url, '--model', 'llama-3-8b', '--rate', '20', '--seconds', '2'], { env: defaultChildEnv(), extendEnv: false, reject: false, timeout: 15_000 });
     expect(load.exitCode).toBe(0);
     const summary = JSON.parse(load.stdout) as Record<string, unknown>;
     expect(Object.keys(summary).sort()).toEqual(['failures', 'fallbacks', 'p50Ms', 'p99Ms', 'requests']);
-    // 20/s for 0.5 s: about 10, never more than the schedule allows; fewer only when a loaded machine delays the timer.
-    expect([Number(summary.requests) >= 3 && Number(summary.requests) <= 12, summary.failures, summary.fallbacks]).toEqual([true, 0, 0]);
+    // 20/s for 2 s: about 40, never more than the schedule allows; fewer only when a loaded machine delays the timer
+    // (a busy 2-core machine once gave 2 of 10 in 0.5 s), so the floor only says that the load really ran.
+    expect([Number(summary.requests) >= 5 && Number(summary.requests) <= 42, summary.failures, summary.fallbacks]).toEqual([true, 0, 0]);
     expect((await gatewayEvents(gateway.url)).map((e) => e.kind)).toEqual(['replica-ready', 'replica-version']);
     expect(gateway.output()).toContain('"kind":"replica-ready"');
 

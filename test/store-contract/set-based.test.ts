@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { labelSet, type Alert } from '../../src/core/alert.js';
+import { canonicalInstant } from '../../src/core/instant.js';
 import type { Runbook } from '../../src/core/runbook.js';
 import type { RunStore } from '../../src/history/run-store.js';
 import { PostgresRunStore } from '../../src/history/postgres/postgres-store.js';
@@ -126,5 +127,65 @@ describe.each(STORES)('a delivery on %s', (_name, open, count) => {
     expect(decisions.filter((d) => d.reason === 'no_match')).toHaveLength(202);
     // A bounded number, not merely an equal one.
     expect(Math.max(firstMany, repeatMany, strayMany)).toBeLessThanOrEqual(20);
+  });
+});
+
+describe.each(STORES)('a repeat of a held episode on %s', (_name, open, count) => {
+  it('is decided from one read of its holder: fewer statements than the first delivery, none of the pair or runbook reads', async () => {
+    const store = await open();
+    cleanups.push(count());
+    const batch = alerts('held', 20);
+    const first = await statementsOf(store, batch);
+    const repeat = await statementsOf(store, batch);
+    // BEGIN (with the clock on PostgreSQL), the holders, the deliveries added, COMMIT.
+    expect({ first: first > repeat, repeat }).toEqual({ first: true, repeat: 4 });
+    const decisions = (await store.listDecisions({}, { limit: 100, cursor: null })).items;
+    expect(decisions.map((d) => [d.decision, d.reason, d.deliveries])).toEqual(Array.from({ length: 20 }, () => ['run', null, 2]));
+  });
+});
+
+describe('a repeat of a held episode on postgres', () => {
+  it('takes no advisory lock: it commits while another transaction holds every lock its first delivery took', async () => {
+    const url = await testDatabase('held_no_lock');
+    const store = new PostgresRunStore({ url });
+    await store.open();
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    cleanups.push(async () => {
+      await holder.end();
+      await store.close();
+      await dropDatabase(url);
+    });
+    const [alert] = alerts('locked', 1);
+    if (alert === undefined) throw new Error('no alert');
+    const deliver = createDelivery({
+      match: () => [RUNBOOK],
+      commit: (guard) => store.transact(guard),
+      plan: { publicURL: 'http://remediator.test' },
+      afterCommit: () => undefined,
+    });
+    const firstOut = await deliver([alert]);
+    expect(firstOut.runs).toHaveLength(1);
+    // Every lock name a first delivery of this alert takes (delivery-io.ts), held by another session's open transaction.
+    const names = [
+      ['remediator:resolved', alert.fingerprint, canonicalInstant(alert.startsAt)],
+      ['remediator:episode', RUNBOOK.name, alert.fingerprint, canonicalInstant(alert.startsAt)],
+      ['remediator:active', RUNBOOK.name, 'locked-0'],
+      ['remediator:runbook', RUNBOOK.name],
+    ].map((n) => JSON.stringify(n));
+    await holder.query('BEGIN');
+    await holder.query('SELECT count(pg_advisory_xact_lock(hashtextextended(n, 0))) FROM unnest($1::text[]) AS n', [names]);
+    const repeat = await Promise.race([deliver([alert]), new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 5000))]);
+    await holder.query('ROLLBACK');
+    expect(repeat === 'blocked' ? repeat : repeat.tally).toEqual([{ decision: 'skip', reason: 'duplicate' }]);
+    // A new episode of the same runbook and target still waits for those locks, as it must.
+    await holder.query('BEGIN');
+    await holder.query('SELECT count(pg_advisory_xact_lock(hashtextextended(n, 0))) FROM unnest($1::text[]) AS n', [names]);
+    const fresh = { ...alert, startsAt: '2026-01-01T00:00:00Z' };
+    const waiting = deliver([fresh]);
+    const early = await Promise.race([waiting.then(() => 'committed'), new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 1000))]);
+    await holder.query('ROLLBACK');
+    await waiting;
+    expect(early).toBe('blocked');
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The set-based side of a PostgreSQL transaction: one delivery takes every advisory lock its keys need in one statement
- * (in one global order, so two deliveries never deadlock on each other), reads its keys in eight statements and writes
- * its decisions in at most six (plus one per fleet breaker it touched), however many alerts it carries. The lock names
- * are those of advisory-locks.ts, so the per-key StoreTx methods and this path exclude each other.
+ * (in one global order, so two deliveries never deadlock on each other), reads its keys in at most eight statements and
+ * writes its decisions in at most six (plus one per fleet breaker it touched), however many alerts it carries. The lock
+ * names are those of advisory-locks.ts, so the per-key StoreTx methods and this path exclude each other. Repeats of
+ * episodes already held are read first, in one statement and without a lock (readHeld), and need none of the rest.
  */
 
 import { RemediatorError } from '../../core/errors.js';
@@ -17,7 +18,8 @@ import {
   type DeliveryKeys,
   type DeliverySnapshot,
   type DeliveryWrites,
-  type HeldEpisode,
+  type EpisodeKey,
+  type HeldRead,
 } from '../run-store.js';
 import { toDecision, type DecisionRow } from '../sqlite/rows.js';
 import { rows, type Queryable } from './rows.js';
@@ -43,7 +45,8 @@ SELECT count(pg_advisory_xact_lock(h)) AS n, (SELECT coalesce(array_agg(scope), 
 const HOLDERS = `
 SELECT r.id AS run_id_held, r.state AS run_state, r.ended_at AS run_ended_at,
   coalesce((r.plan_json::jsonb ->> 'cancelOnResolve')::boolean, false) AS cancel_on_resolve,
-  EXISTS (SELECT 1 FROM escalations e WHERE e.run_id = r.id AND e.reason = 'still_firing') AS still_firing, d.*
+  EXISTS (SELECT 1 FROM escalations e WHERE e.run_id = r.id AND e.reason = 'still_firing') AS still_firing,
+  EXISTS (SELECT 1 FROM episodes e WHERE e.fingerprint = r.fingerprint AND e.starts_at = r.starts_at AND e.resolved_at IS NOT NULL) AS resolved, d.*
 FROM unnest($1::text[], $2::text[], $3::text[]) AS k(runbook, fingerprint, starts_at)
 JOIN runs r ON r.runbook = k.runbook AND r.fingerprint = k.fingerprint AND r.starts_at = k.starts_at
 LEFT JOIN decisions d ON d.run_id = r.id AND d.decision = 'run'`;
@@ -89,6 +92,7 @@ interface HolderRow extends Omit<DecisionRow, 'id'> {
   readonly run_ended_at: number | null;
   readonly cancel_on_resolve: boolean;
   readonly still_firing: boolean;
+  readonly resolved: boolean;
 }
 
 /** Columns of [a, b, c] rows, each an array, as unnest takes them. */
@@ -98,15 +102,13 @@ function columns(tuples: readonly (readonly unknown[])[], width: number): unknow
   return out;
 }
 
-/** Locks, then reads everything one delivery's guard needs (DeliveryIO.readDelivery). */
-export async function readDelivery(db: Queryable, keys: DeliveryKeys): Promise<DeliverySnapshot> {
-  const scopes = (await rows<{ scopes: string[] }>(db, LOCK_ALL, [lockNames(keys)]))[0]?.scopes ?? [];
-  const held = keys.episodes.filter((k) => k.runbook !== null).map((k) => [k.runbook, k.fingerprint, k.startsAt]);
-  const episodes = columns(keys.episodes.map((k) => [k.fingerprint, k.startsAt]), 2);
-  const holders = new Map<string, HeldEpisode>();
-  // A read whose keys are empty (nothing matched, so no episode is held and no pair or runbook is guarded) is left out:
-  // each statement is a round trip, and most of what one delivery costs on PostgreSQL.
-  for (const row of held.length === 0 ? [] : await rows<HolderRow>(db, HOLDERS, columns(held, 3))) {
+/** The runs holding these episodes, by episodeKeyString, without a lock (DeliveryIO.readHeld). */
+export async function readHeld(db: Queryable, episodes: readonly EpisodeKey[]): Promise<Map<string, HeldRead>> {
+  const held = episodes.filter((k) => k.runbook !== null).map((k) => [k.runbook, k.fingerprint, k.startsAt]);
+  const holders = new Map<string, HeldRead>();
+  // A read whose keys are empty is left out: each statement is a round trip, and most of what a delivery costs here.
+  if (held.length === 0) return holders;
+  for (const row of await rows<HolderRow>(db, HOLDERS, columns(held, 3))) {
     if (row.id === null) throw new RemediatorError('INTERNAL', `run ${row.run_id_held} holds an episode but no decision created it`);
     const decision = toDecision(row as DecisionRow);
     const key = episodeKeyString(decision.runbook, decision.fingerprint, decision.startsAt);
@@ -121,8 +123,17 @@ export async function readDelivery(db: Queryable, keys: DeliveryKeys): Promise<D
       cancelOnResolve: row.cancel_on_resolve,
       decision,
       stillFiringEscalated: row.still_firing,
+      resolved: row.resolved,
     });
   }
+  return holders;
+}
+
+/** Locks, then reads everything one delivery's guard needs (DeliveryIO.readDelivery); a read whose keys are empty is left out. */
+export async function readDelivery(db: Queryable, keys: DeliveryKeys): Promise<DeliverySnapshot> {
+  const scopes = (await rows<{ scopes: string[] }>(db, LOCK_ALL, [lockNames(keys)]))[0]?.scopes ?? [];
+  const episodes = columns(keys.episodes.map((k) => [k.fingerprint, k.startsAt]), 2);
+  const holders = await readHeld(db, keys.episodes);
   const resolved = new Set((await rows<{ fingerprint: string; starts_at: string }>(db, RESOLVED, episodes)).map((r) => resolvedKeyString(r.fingerprint, r.starts_at)));
   const folds = new Map<string, ReturnType<typeof toDecision>>();
   for (const row of await rows<DecisionRow>(db, FOLDS, episodes)) folds.set(foldKeyString(row.fingerprint, row.starts_at, row.runbook, row.reason), toDecision(row));
@@ -174,8 +185,16 @@ SELECT *, $11::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]
 ON CONFLICT (fingerprint, starts_at, coalesce(runbook, ''), coalesce(reason, '')) WHERE decision = 'skip'
 DO UPDATE SET deliveries = decisions.deliveries + excluded.deliveries`;
 
+// Repeats of held episodes add to their rows without an advisory lock (readHeld), so two deliveries may grow the same rows
+// at once: the rows are locked in id order first, so that they never wait on each other in a cycle (a deadlock).
+const ADD_DELIVERIES = `
+WITH locked AS MATERIALIZED (SELECT id FROM decisions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)
+UPDATE decisions d SET deliveries = d.deliveries + k.n FROM locked JOIN unnest($1::text[], $2::int[]) AS k(id, n) ON k.id = locked.id
+WHERE d.id = locked.id RETURNING d.id, d.deliveries`;
+
 /** Writes what one delivery decided (DeliveryIO.writeDelivery); wakes the other replicas when it made runs. */
-export async function writeDelivery(db: Queryable, writes: DeliveryWrites, now: number, episodeStart: (startsAt: string) => string): Promise<void> {
+export async function writeDelivery(db: Queryable, writes: DeliveryWrites, now: number, episodeStart: (startsAt: string) => string): Promise<Map<string, number>> {
+  const counted = new Map<string, number>();
   if (writes.resolved.length > 0) {
     const [fingerprints, starts] = columns(writes.resolved.map((r) => [r.fingerprint, r.startsAt]), 2);
     await db.query(
@@ -201,7 +220,7 @@ export async function writeDelivery(db: Queryable, writes: DeliveryWrites, now: 
   }
   if (writes.deliveries.size > 0) {
     const [ids, counts] = columns([...writes.deliveries], 2);
-    await db.query('UPDATE decisions d SET deliveries = d.deliveries + k.n FROM unnest($1::text[], $2::int[]) AS k(id, n) WHERE d.id = k.id', [ids, counts]);
+    for (const row of await rows<{ id: string; deliveries: number }>(db, ADD_DELIVERIES, [ids, counts])) counted.set(row.id, row.deliveries);
   }
   if (writes.escalations.length > 0) {
     const tuples = writes.escalations.map((e) => [newId(now), e.runbook, e.runId, e.reason, e.target, JSON.stringify(e.alert)]);
@@ -218,4 +237,5 @@ export async function writeDelivery(db: Queryable, writes: DeliveryWrites, now: 
       [runbook, state?.openedAt ?? null, state?.lastSeenAt ?? null],
     );
   }
+  return counted;
 }

@@ -9,9 +9,9 @@ import { newId } from '../../core/ids.js';
 import { canonicalInstant } from '../../core/instant.js';
 import type { Decision, GuardReason, RunReason, RunState } from '../../core/run.js';
 import type {
-  BreakerState, ClaimCandidate, DeliveryIO, DeliveryKeys, DeliverySnapshot, DeliveryWrites, EpisodeHolder, NewDecision, NewEscalation, NewRun, StoreTx,
+  BreakerState, ClaimCandidate, DeliveryIO, DeliveryKeys, DeliverySnapshot, DeliveryWrites, EpisodeHolder, EpisodeKey, HeldRead, NewDecision, NewEscalation, NewRun, StoreTx,
 } from '../run-store.js';
-import { readDelivery, writeDelivery } from './delivery-io.js';
+import { readDelivery, readHeld, writeDelivery } from './delivery-io.js';
 import { toDecision, type DecisionRow } from '../sqlite/rows.js';
 import { lockActive, lockClaims, lockEpisode, lockResolved, lockRunbook } from './advisory-locks.js';
 import { insertEscalation } from './escalations.js';
@@ -79,11 +79,15 @@ export class PostgresTx implements StoreTx, DeliveryIO {
     private readonly nowMs: number,
   ) {}
 
+  readHeld(episodes: readonly EpisodeKey[]): Promise<ReadonlyMap<string, HeldRead>> {
+    return readHeld(this.db, episodes);
+  }
+
   readDelivery(keys: DeliveryKeys): Promise<DeliverySnapshot> {
     return readDelivery(this.db, keys);
   }
 
-  writeDelivery(writes: DeliveryWrites): Promise<void> {
+  writeDelivery(writes: DeliveryWrites): Promise<ReadonlyMap<string, number>> {
     return writeDelivery(this.db, writes, this.nowMs, episodeStart);
   }
 

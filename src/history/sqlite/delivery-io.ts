@@ -1,5 +1,5 @@
 /**
- * The set-based side of a SQLite transaction: one delivery's keys read in eight statements and its decisions written in at most
+ * The set-based side of a SQLite transaction: one delivery's keys read in at most eight statements and its decisions written in at most
  * five (plus one per fleet breaker it touched), however many alerts it carries. Keys travel as one JSON array each.
  */
 
@@ -15,7 +15,8 @@ import {
   type DeliveryKeys,
   type DeliverySnapshot,
   type DeliveryWrites,
-  type HeldEpisode,
+  type EpisodeKey,
+  type HeldRead,
 } from '../run-store.js';
 import { toDecision, type DecisionRow } from './rows.js';
 import { episodeStart } from './sqlite-tx.js';
@@ -24,7 +25,8 @@ import type { StatementCache } from './statement-cache.js';
 const HOLDERS = `
 SELECT r.id AS run_id_held, r.state AS run_state, r.ended_at AS run_ended_at,
   json_extract(r.plan_json, '$.cancelOnResolve') AS cancel_on_resolve,
-  EXISTS (SELECT 1 FROM escalations e WHERE e.run_id = r.id AND e.reason = 'still_firing') AS still_firing, d.*
+  EXISTS (SELECT 1 FROM escalations e WHERE e.run_id = r.id AND e.reason = 'still_firing') AS still_firing,
+  EXISTS (SELECT 1 FROM episodes e WHERE e.fingerprint = r.fingerprint AND e.starts_at = r.starts_at AND e.resolved_at IS NOT NULL) AS resolved, d.*
 FROM json_each(?) k
 JOIN runs r ON r.runbook = k.value ->> 0 AND r.fingerprint = k.value ->> 1 AND r.starts_at = k.value ->> 2
 LEFT JOIN decisions d ON d.run_id = r.id AND d.decision = 'run'`;
@@ -72,17 +74,18 @@ interface HolderRow extends DecisionRow {
   readonly run_ended_at: number | null;
   readonly cancel_on_resolve: number | null;
   readonly still_firing: number;
+  readonly resolved: number;
 }
 
 function uniqueJson(values: readonly unknown[][]): string {
   return JSON.stringify([...new Map(values.map((v) => [JSON.stringify(v), v])).values()]);
 }
 
-/** Reads everything one delivery's guard needs (DeliveryIO.readDelivery). */
-export function readDelivery(stmts: StatementCache, keys: DeliveryKeys): DeliverySnapshot {
-  const held = keys.episodes.filter((k) => k.runbook !== null).map((k) => [k.runbook, k.fingerprint, k.startsAt]);
-  const episodes = uniqueJson(keys.episodes.map((k) => [k.fingerprint, k.startsAt]));
-  const holders = new Map<string, HeldEpisode>();
+/** The runs holding these episodes, by episodeKeyString (DeliveryIO.readHeld). */
+export function readHeld(stmts: StatementCache, episodes: readonly EpisodeKey[]): Map<string, HeldRead> {
+  const held = episodes.filter((k) => k.runbook !== null).map((k) => [k.runbook, k.fingerprint, k.startsAt]);
+  const holders = new Map<string, HeldRead>();
+  if (held.length === 0) return holders;
   for (const row of stmts.get(HOLDERS).all(uniqueJson(held)) as (HolderRow & { runbook: string | null })[]) {
     if (row.id === null) throw new RemediatorError('INTERNAL', `run ${row.run_id_held} holds an episode but no decision created it`);
     const decision = toDecision(row);
@@ -98,8 +101,16 @@ export function readDelivery(stmts: StatementCache, keys: DeliveryKeys): Deliver
       cancelOnResolve: row.cancel_on_resolve === 1,
       decision,
       stillFiringEscalated: row.still_firing === 1,
+      resolved: row.resolved === 1,
     });
   }
+  return holders;
+}
+
+/** Reads everything one delivery's guard needs (DeliveryIO.readDelivery); a read whose keys are empty is left out. */
+export function readDelivery(stmts: StatementCache, keys: DeliveryKeys): DeliverySnapshot {
+  const episodes = uniqueJson(keys.episodes.map((k) => [k.fingerprint, k.startsAt]));
+  const holders = readHeld(stmts, keys.episodes);
   const resolved = new Set(
     (stmts.get(RESOLVED).all(episodes) as { fingerprint: string; starts_at: string }[]).map((r) => resolvedKeyString(r.fingerprint, r.starts_at)),
   );
@@ -112,8 +123,8 @@ export function readDelivery(stmts: StatementCache, keys: DeliveryKeys): Deliver
     holders,
     resolved,
     folds,
-    pairs: readPairs(stmts, keys),
-    ...readRunbooks(stmts, keys),
+    pairs: keys.pairs.length === 0 ? new Map() : readPairs(stmts, keys),
+    ...(keys.runbooks.length === 0 ? { breakers: new Map(), targets: new Map() } : readRunbooks(stmts, keys)),
   };
 }
 
@@ -159,7 +170,8 @@ ON CONFLICT (fingerprint, starts_at, coalesce(runbook, ''), coalesce(reason, '')
 DO UPDATE SET deliveries = deliveries + excluded.deliveries`;
 
 /** Writes what one delivery decided (DeliveryIO.writeDelivery). */
-export function writeDelivery(stmts: StatementCache, writes: DeliveryWrites, now: number): void {
+export function writeDelivery(stmts: StatementCache, writes: DeliveryWrites, now: number): Map<string, number> {
+  const counted = new Map<string, number>();
   if (writes.resolved.length > 0) {
     stmts
       .get(
@@ -183,9 +195,10 @@ export function writeDelivery(stmts: StatementCache, writes: DeliveryWrites, now
     stmts.get(INSERT_DECISIONS).run(now, JSON.stringify(rows));
   }
   if (writes.deliveries.size > 0) {
-    stmts
-      .get('UPDATE decisions SET deliveries = deliveries + (j.value ->> 1) FROM json_each(?) j WHERE decisions.id = j.value ->> 0')
-      .run(JSON.stringify([...writes.deliveries]));
+    const grown = stmts
+      .get('UPDATE decisions SET deliveries = deliveries + (j.value ->> 1) FROM json_each(?) j WHERE decisions.id = j.value ->> 0 RETURNING id, deliveries')
+      .all(JSON.stringify([...writes.deliveries])) as { id: string; deliveries: number }[];
+    for (const row of grown) counted.set(row.id, row.deliveries);
   }
   if (writes.escalations.length > 0) {
     const rows = writes.escalations.map((e) => [newId(now), e.runbook, e.runId, e.reason, e.target, JSON.stringify(e.alert)]);
@@ -204,4 +217,5 @@ export function writeDelivery(stmts: StatementCache, writes: DeliveryWrites, now
       )
       .run(runbook, state?.openedAt ?? null, state?.lastSeenAt ?? null);
   }
+  return counted;
 }

@@ -5,9 +5,9 @@ import { newId } from '../../core/ids.js';
 import { canonicalInstant } from '../../core/instant.js';
 import type { Decision, GuardReason, RunReason, RunState } from '../../core/run.js';
 import type {
-  BreakerState, ClaimCandidate, DeliveryIO, DeliveryKeys, DeliverySnapshot, DeliveryWrites, EpisodeHolder, NewDecision, NewEscalation, NewRun, StoreTx,
+  BreakerState, ClaimCandidate, DeliveryIO, DeliveryKeys, DeliverySnapshot, DeliveryWrites, EpisodeHolder, EpisodeKey, HeldRead, NewDecision, NewEscalation, NewRun, StoreTx,
 } from '../run-store.js';
-import { readDelivery, writeDelivery } from './delivery-io.js';
+import { readDelivery, readHeld, writeDelivery } from './delivery-io.js';
 import { insertEscalation } from './escalations.js';
 import { toDecision, type CandidateRow, type DecisionRow } from './rows.js';
 import { closeBreaker, countAttempts, openBreaker, readBreaker, touchBreaker } from './runbook-state.js';
@@ -53,13 +53,17 @@ export class SqliteTx implements StoreTx, DeliveryIO {
     return this.nowMs;
   }
 
+  async readHeld(episodes: readonly EpisodeKey[]): Promise<ReadonlyMap<string, HeldRead>> {
+    return readHeld(this.stmts, episodes);
+  }
+
   async readDelivery(keys: DeliveryKeys): Promise<DeliverySnapshot> {
     return readDelivery(this.stmts, keys);
   }
 
-  async writeDelivery(writes: DeliveryWrites): Promise<void> {
+  async writeDelivery(writes: DeliveryWrites): Promise<ReadonlyMap<string, number>> {
     try {
-      writeDelivery(this.stmts, writes, this.nowMs);
+      return writeDelivery(this.stmts, writes, this.nowMs);
     } catch (err) {
       throw storeError(err, 'write a delivery');
     }
