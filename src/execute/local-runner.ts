@@ -61,7 +61,7 @@ async function runLocal(containment: Containment, request: CommandRequest): Prom
   if (line === null) return notRunResult(startedAt, { code: 'SPAWN_FAILED', message: 'run step has no program' });
   let container: StepContainer;
   try {
-    container = containment.open();
+    container = await containment.open();
   } catch (thrown) {
     // Fail closed: a step that cannot be contained does not run.
     return notRunResult(startedAt, { code: 'SPAWN_FAILED', message: `${containment.kind} containment: ${toError(thrown).message}` });
@@ -83,7 +83,7 @@ type Subprocess = ReturnType<typeof spawnStep>;
 
 function spawnContained(container: StepContainer, line: CommandLine, env: CommandRequest['env']): { subprocess: Subprocess } | { error: string } {
   try {
-    const wrapped = container.wrap(line, env.PATH);
+    const wrapped = container.wrap(line, env);
     return { subprocess: container.spawnInside(() => spawnStep(wrapped, env)) };
   } catch (thrown) {
     return { error: toError(thrown).message };

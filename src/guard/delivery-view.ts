@@ -44,7 +44,9 @@ export class DeliveryView implements StoreTx {
   private readonly folds: Map<string, Decision>;
   private readonly pairs: Map<string, PairFacts>;
   private readonly breakers: Map<string, BreakerState | null>;
-  private readonly targets: Map<string, Set<string>>;
+  private readonly targets: Map<string, { count: number; readonly among: Set<string> }>;
+  /** The targets the snapshot's `among` speaks for, by runbook: the delivery's own. */
+  private readonly askedTargets: Map<string, Set<string>>;
   /** Decisions this delivery touched, by id, as they now stand. */
   private readonly decisionsById = new Map<string, Decision>();
   private queue = DeliveryView.emptyQueue();
@@ -78,7 +80,9 @@ export class DeliveryView implements StoreTx {
     this.folds = new Map(read.folds);
     this.pairs = new Map(read.pairs);
     this.breakers = new Map(read.breakers);
-    this.targets = new Map([...read.targets].map(([runbook, list]) => [runbook, new Set(list)]));
+    this.targets = new Map([...read.targets].map(([runbook, t]) => [runbook, { count: t.count, among: new Set(t.among) }]));
+    this.askedTargets = new Map();
+    for (const p of keys.pairs) this.askedTargets.set(p.runbook, (this.askedTargets.get(p.runbook) ?? new Set()).add(p.target));
     for (const held of read.holders.values()) this.decisionsById.set(held.decision.id, held.decision);
     for (const fold of read.folds.values()) this.decisionsById.set(fold.id, fold);
   }
@@ -194,7 +198,11 @@ export class DeliveryView implements StoreTx {
     const pair = pairKeyString(run.runbook, run.target);
     const facts = this.pairs.get(pair);
     if (facts !== undefined && run.state === 'pending' && facts.activeRunId === null) this.pairs.set(pair, { ...facts, activeRunId: run.id });
-    if (run.state !== 'shadow') this.targets.get(run.runbook)?.add(run.target);
+    const fleet = this.targets.get(run.runbook);
+    if (run.state !== 'shadow' && fleet !== undefined && !fleet.among.has(run.target)) {
+      fleet.among.add(run.target);
+      fleet.count++;
+    }
     // Held from now on; the decision that creates it follows at once (recordDecision), and completes the holder.
     const placeholder: Decision = this.newDecision({ alert: run.alert, runbook: run.runbook, decision: 'run', reason: run.reason, runId: run.id });
     this.holders.set(episodeKeyString(run.runbook, run.alert.fingerprint, startsAt), {
@@ -308,10 +316,14 @@ export class DeliveryView implements StoreTx {
     return this.through((tx) => tx.startsSince(sinceMs));
   }
 
-  async targetsSince(runbook: string, sinceMs: number): Promise<string[]> {
-    const seen = this.targets.get(runbook);
-    if (seen === undefined) return this.through((tx) => tx.targetsSince(runbook, sinceMs));
-    return [...seen].sort();
+  targetsSince(runbook: string, sinceMs: number): Promise<string[]> {
+    return this.through((tx) => tx.targetsSince(runbook, sinceMs));
+  }
+
+  async fleetTargets(runbook: string, sinceMs: number, target: string): Promise<{ count: number; includes: boolean }> {
+    const fleet = this.targets.get(runbook);
+    if (fleet === undefined || this.askedTargets.get(runbook)?.has(target) !== true) return this.through((tx) => tx.fleetTargets(runbook, sinceMs, target));
+    return { count: fleet.count, includes: fleet.among.has(target) };
   }
 
   async breaker(runbook: string): Promise<BreakerState | null> {

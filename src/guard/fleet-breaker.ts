@@ -20,8 +20,8 @@ export async function checkFleetBreaker(tx: StoreTx, runbook: Runbook, target: s
     }
     await tx.closeBreaker(runbook.name);
   }
-  const targets = await tx.targetsSince(runbook.name, now - perMs);
-  if (targets.includes(target) || targets.length + 1 <= maxTargets) return 'closed';
+  const targets = await tx.fleetTargets(runbook.name, now - perMs, target);
+  if (targets.includes || targets.count + 1 <= maxTargets) return 'closed';
   await tx.openBreaker(runbook.name);
   return 'opened';
 }

@@ -169,6 +169,8 @@ export interface StoreTx {
   startsSince(sinceMs: number): Promise<number>;
   /** Distinct targets of the runbook's runs (shadow runs excluded) created at or after sinceMs and after its last reset. */
   targetsSince(runbook: string, sinceMs: number): Promise<string[]>;
+  /** How many distinct targets targetsSince would list, and whether `target` is one of them (what the fleet breaker asks). */
+  fleetTargets(runbook: string, sinceMs: number, target: string): Promise<{ readonly count: number; readonly includes: boolean }>;
   breaker(runbook: string): Promise<BreakerState | null>;
   /** Opens the breaker (openedAt = lastSeenAt = now); a no-op when it is open. */
   openBreaker(runbook: string): Promise<void>;
@@ -217,8 +219,14 @@ export interface DeliverySnapshot {
   readonly pairs: ReadonlyMap<string, { readonly activeRunId: string | null; readonly attempts: number; readonly lastOutcome: { endedAt: number; consecutiveFailures: number } | null }>;
   /** Open breakers among the delivery's runbooks. */
   readonly breakers: ReadonlyMap<string, BreakerState>;
-  /** Distinct targets (shadow runs excluded, after the last reset) of each runbook within its breaker window. */
-  readonly targets: ReadonlyMap<string, readonly string[]>;
+  /** Distinct targets (shadow runs excluded, after the last reset) of each runbook within its breaker window: counted, not listed. */
+  readonly targets: ReadonlyMap<string, FleetTargets>;
+}
+
+/** A runbook's distinct targets within its breaker window: how many, and which of the delivery's own targets are among them. */
+export interface FleetTargets {
+  readonly count: number;
+  readonly among: ReadonlySet<string>;
 }
 
 /** What a delivery decided, written at once at its end. */

@@ -2,11 +2,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execaSync } from 'execa';
 import { toError } from '../../core/errors.js';
 import { abortableDelay } from '../abortable-delay.js';
 import { signalGroup } from '../proc-stat.js';
-import type { Containment, StepContainer } from './containment.js';
+import type { CommandLine, Containment, StepContainer } from './containment.js';
+import { findExecutable, resolveProgram, SYSTEM_PATH } from './pid-namespace.js';
 
 /** The folder below the service's own cgroup that holds the step cgroups. */
 const PARENT_NAME = 'remediator';
@@ -66,15 +69,20 @@ export function detectCgroupContainment(): Containment | string {
     if (own === null) return 'no cgroup v2 hierarchy holds this process';
     const parent = path.join(own, PARENT_NAME);
     mkdirSync(parent, { recursive: true });
+    const sh = findExecutable('sh', SYSTEM_PATH);
+    if (sh === null) return 'no sh to enter a step cgroup with';
     const probe = newStepFolder(parent);
     try {
       if (!existsSync(path.join(probe, 'cgroup.kill'))) return 'cgroup.kill is missing (kernel older than 5.14)';
-      enterAndLeave(probe, () => undefined);
+      const entered = execaSync(sh, [...enterArgs(probe, undefined), 'cat', '/proc/self/cgroup'], { reject: false, env: { PATH: SYSTEM_PATH }, extendEnv: false, stdin: 'ignore', timeout: 5000 });
+      if (entered.exitCode !== 0 || path.basename(parseUnifiedCgroup(String(entered.stdout)) ?? '') !== path.basename(probe)) {
+        return `a child cannot enter a step cgroup: ${String(entered.stderr).trim() || `exit ${String(entered.exitCode)}`}`;
+      }
     } finally {
       rmdirSync(probe);
     }
     removeEmptyOrphans(parent);
-    return { kind: 'cgroup', detail: parent, open: () => openStepCgroup(parent) };
+    return { kind: 'cgroup', detail: parent, open: () => openStepCgroup(parent, sh) };
   } catch (thrown) {
     return toError(thrown).message;
   }
@@ -89,16 +97,17 @@ export function isStepCgroup(folder: string): boolean {
 /** Kills every process of a step cgroup, waits up to waitMs for it to empty and removes it; false when it is not one of ours or is gone. */
 export async function killStepCgroup(folder: string, waitMs: number): Promise<boolean> {
   if (!isStepCgroup(folder) || holdsThisProcess(folder)) return false;
+  // Off the event loop: cgroup writes and removals wait on the kernel's cgroup lock, for milliseconds when steps start at once.
   try {
-    writeFileSync(path.join(folder, 'cgroup.kill'), '1');
+    await writeFile(path.join(folder, 'cgroup.kill'), '1');
   } catch {
     // Removed between the check and the write: nothing is left to kill.
     return false;
   }
   const deadline = Date.now() + waitMs;
-  while (populated(folder) && Date.now() < deadline) await abortableDelay(EMPTY_POLL_MS);
+  while ((await populated(folder)) && Date.now() < deadline) await abortableDelay(EMPTY_POLL_MS);
   try {
-    rmdirSync(folder);
+    await rmdir(folder);
   } catch {
     // Still emptying (or already gone); a leftover empty cgroup costs nothing.
   }
@@ -131,12 +140,16 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function openStepCgroup(parent: string): StepContainer {
-  const folder = newStepFolder(parent);
+async function openStepCgroup(parent: string, sh: string): Promise<StepContainer> {
+  const folder = path.join(parent, stepName());
+  await mkdir(folder);
   return {
     cgroup: folder,
-    wrap: (line) => line,
-    spawnInside: (spawn) => enterAndLeave(folder, spawn),
+    wrap: (line: CommandLine, env?: Readonly<Record<string, string | undefined>>) => ({
+      file: sh,
+      args: [...enterArgs(folder, env?.PWD), resolveProgram(line.file, env?.PATH), ...line.args],
+    }),
+    spawnInside: (spawn) => spawn(),
     signal(pgid, signal) {
       signalGroup(pgid, signal);
       if (signal === 'SIGKILL') {
@@ -159,26 +172,29 @@ function openStepCgroup(parent: string): StepContainer {
   };
 }
 
+function stepName(): string {
+  return `step-${process.pid}-${randomUUID()}`;
+}
+
 function newStepFolder(parent: string): string {
-  const folder = path.join(parent, `step-${process.pid}-${randomUUID()}`);
+  const folder = path.join(parent, stepName());
   mkdirSync(folder);
   return folder;
 }
 
 /**
- * Runs a synchronous spawn with this process inside the step cgroup, so the child is forked there. Node cannot spawn into
- * a cgroup (no clone3 CLONE_INTO_CGROUP), and moving the child after spawn races its first fork; the move and the spawn
- * are synchronous, so nothing else of ours runs in between.
+ * The child enters the step cgroup itself, then becomes the step: `sh -c SCRIPT FOLDER PROGRAM ARGS...` writes 0 (the
+ * writer) to the cgroup's cgroup.procs and execs the program with its arguments, so nothing the step starts is ever outside
+ * the cgroup. Node cannot spawn into a cgroup (no clone3 CLONE_INTO_CGROUP), and moving this service in and out around each
+ * spawn migrates every thread of it twice (milliseconds of the event loop per step). The script is a constant: the step's
+ * argv reaches sh as positional parameters, expanded by "$@" and never parsed. A move that fails ends the child with 125
+ * before the program runs. sh exports PWD of its own accord: the step's environment gets it back as it was given (unset,
+ * or the given value), so it is exactly the environment the step was given.
  */
-function enterAndLeave<T>(folder: string, spawn: () => T): T {
-  const home = ownCgroupFolder();
-  if (home === null) throw new Error('this process left cgroup v2');
-  writeFileSync(path.join(folder, 'cgroup.procs'), String(process.pid));
-  try {
-    return spawn();
-  } finally {
-    writeFileSync(path.join(home, 'cgroup.procs'), String(process.pid));
-  }
+const ENTER_SCRIPT = 'echo 0 > "$0/cgroup.procs" || exit 125; if [ "$1" = set ]; then PWD=$2; export PWD; else unset PWD; fi; shift 2; exec "$@"';
+
+function enterArgs(folder: string, pwd: string | undefined): string[] {
+  return ['-c', ENTER_SCRIPT, folder, pwd === undefined ? 'unset' : 'set', pwd ?? ''];
 }
 
 /** Never kill a cgroup that holds the service itself (a failed move back would leave it there). */
@@ -195,9 +211,9 @@ function members(folder: string): number[] {
   }
 }
 
-function populated(folder: string): boolean {
+async function populated(folder: string): Promise<boolean> {
   try {
-    return /^populated 1$/m.test(readFileSync(path.join(folder, 'cgroup.events'), 'utf8'));
+    return /^populated 1$/m.test(await readFile(path.join(folder, 'cgroup.events'), 'utf8'));
   } catch {
     return false;
   }

@@ -14,8 +14,8 @@ export interface CommandLine {
 
 /** The container of one step attempt: opened before the spawn, released after the step. */
 export interface StepContainer {
-  /** The command line to spawn: the step's own, or the step's inside a wrapper (a PID namespace's unshare); pathEnv is the step's PATH. */
-  wrap(line: CommandLine, pathEnv?: string): CommandLine;
+  /** The command line to spawn: the step's own, or the step's inside a wrapper (a PID namespace's unshare, a cgroup's entry); env is the step's. */
+  wrap(line: CommandLine, env?: Readonly<Record<string, string | undefined>>): CommandLine;
   /** Runs a synchronous spawn so that the child it forks starts inside the container. */
   spawnInside<T>(spawn: () => T): T;
   /** The cgroup directory the store records so that a sweep after a crash can kill it; null for other kinds. */
@@ -26,10 +26,10 @@ export interface StepContainer {
   release(pgid: number): Promise<void>;
 }
 
-/** A containment the host offers; open() throws when one step's container cannot be made. */
+/** A containment the host offers; open() rejects when one step's container cannot be made. */
 export interface Containment {
   readonly kind: ContainmentKind;
   /** What the start-up log says of it (the cgroup folder, the unshare flags). */
   readonly detail: string;
-  open(): StepContainer;
+  open(): Promise<StepContainer>;
 }

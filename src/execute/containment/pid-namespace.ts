@@ -15,7 +15,7 @@ import type { CommandLine, Containment } from './containment.js';
 const PID_FLAGS = ['--pid', '--fork', '--kill-child'];
 /** Without CAP_SYS_ADMIN a user namespace grants it inside; the step then sees itself as root there, and only there. */
 const USER_FLAGS = ['--user', '--map-root-user'];
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Probes the host: a PID-namespace containment when `unshare` can make one (first plainly, then inside a user namespace); otherwise why not. */
 export function detectPidNamespaceContainment(): Containment | string {
@@ -38,9 +38,9 @@ function pidNamespace(unshare: string, flags: readonly string[]): Containment {
   return {
     kind: 'pid-namespace',
     detail: `${unshare} ${flags.join(' ')}`,
-    open: () => ({
+    open: async () => ({
       cgroup: null,
-      wrap: (line: CommandLine, pathEnv?: string) => ({ file: unshare, args: [...flags, '--', resolveProgram(line.file, pathEnv), ...line.args] }),
+      wrap: (line: CommandLine, env?: Readonly<Record<string, string | undefined>>) => ({ file: unshare, args: [...flags, '--', resolveProgram(line.file, env?.PATH), ...line.args] }),
       spawnInside: (spawn) => spawn(),
       signal: (pgid, signal) => void signalGroup(pgid, signal),
       release: (pgid) => {
@@ -55,13 +55,13 @@ function pidNamespace(unshare: string, flags: readonly string[]): Containment {
  * The program's path, found as execvp would with the step's PATH, so that a missing program is a spawn failure
  * (ENOENT) as without the wrapper, not unshare's exit 127.
  */
-function resolveProgram(file: string, pathEnv: string | undefined): string {
+export function resolveProgram(file: string, pathEnv: string | undefined): string {
   const found = file.includes('/') ? (executable(file) ? file : null) : findExecutable(file, pathEnv ?? '');
   if (found === null) throw Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT' });
   return found;
 }
 
-function findExecutable(name: string, searchPath: string): string | null {
+export function findExecutable(name: string, searchPath: string): string | null {
   for (const dir of searchPath.split(':')) {
     if (dir === '') continue;
     const candidate = path.join(dir, name);

@@ -7,7 +7,7 @@ import type { Containment } from './containment.js';
 export const processGroupContainment: Containment = {
   kind: 'process-group',
   detail: 'kill(-pgid)',
-  open: () => ({
+  open: async () => ({
     cgroup: null,
     wrap: (line) => line,
     spawnInside: (spawn) => spawn(),

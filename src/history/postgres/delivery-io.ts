@@ -80,10 +80,16 @@ FROM ended GROUP BY runbook, target`;
 const BREAKERS = `
 SELECT runbook, breaker_opened_at, breaker_last_seen_at FROM runbook_state WHERE breaker_opened_at IS NOT NULL AND runbook = ANY($1::text[])`;
 
+// The fleet breaker's window is counted, not listed (it may hold thousands of targets); with it, which of the delivery's own
+// targets are in it: one statement, the counts in rows whose target is null.
 const TARGETS = `
-SELECT DISTINCT r.runbook, r.target FROM unnest($1::text[], $2::bigint[]) AS k(runbook, since)
-JOIN runs r ON r.runbook = k.runbook AND r.created_at >= k.since
-WHERE r.state <> 'shadow' AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = k.runbook), -1)`;
+SELECT k.runbook, NULL::text AS target, (SELECT count(DISTINCT r.target) FROM runs r WHERE r.runbook = k.runbook AND r.created_at >= k.since
+  AND r.state <> 'shadow' AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = k.runbook), -1))::int AS n
+FROM unnest($1::text[], $2::bigint[]) AS k(runbook, since)
+UNION ALL
+SELECT p.runbook, p.target, 0 FROM unnest($3::text[], $4::text[], $5::bigint[]) AS p(runbook, target, since)
+WHERE EXISTS (SELECT 1 FROM runs r WHERE r.runbook = p.runbook AND r.target = p.target AND r.created_at >= p.since AND r.state <> 'shadow'
+  AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = p.runbook), -1))`;
 
 interface HolderRow extends Omit<DecisionRow, 'id'> {
   readonly id: string | null;
@@ -168,8 +174,12 @@ async function readRunbooks(db: Queryable, keys: DeliveryKeys): Promise<Pick<Del
   for (const row of await rows<{ runbook: string; breaker_opened_at: number; breaker_last_seen_at: number }>(db, BREAKERS, [names])) {
     breakers.set(row.runbook, { runbook: row.runbook, openedAt: row.breaker_opened_at, lastSeenAt: row.breaker_last_seen_at });
   }
-  const targets = new Map<string, string[]>(keys.runbooks.map((r) => [r.runbook, []]));
-  for (const row of await rows<{ runbook: string; target: string }>(db, TARGETS, [names, since])) targets.get(row.runbook)?.push(row.target);
+  const windows = new Map(keys.runbooks.map((r) => [r.runbook, r.targetsSinceMs]));
+  const asked = columns(keys.pairs.filter((p) => windows.has(p.runbook)).map((p) => [p.runbook, p.target, windows.get(p.runbook)]), 3);
+  const targets = new Map<string, { count: number; among: Set<string> }>();
+  const found = await rows<{ runbook: string; target: string | null; n: number }>(db, TARGETS, [names, since, ...asked]);
+  for (const row of found) if (row.target === null) targets.set(row.runbook, { count: row.n, among: new Set() });
+  for (const row of found) if (row.target !== null) targets.get(row.runbook)?.among.add(row.target);
   return { breakers, targets };
 }
 

@@ -266,6 +266,11 @@ export class PostgresTx implements StoreTx, DeliveryIO {
       AND created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = $1), -1) ORDER BY target`;
     return (await rows<{ target: string }>(this.db, sql, [runbook, sinceMs])).map((r) => r.target);
   }
+  async fleetTargets(runbook: string, sinceMs: number, target: string): Promise<{ count: number; includes: boolean }> {
+    const targets = await this.targetsSince(runbook, sinceMs);
+    return { count: targets.length, includes: targets.includes(target) };
+  }
+
 
   async breaker(runbook: string): Promise<BreakerState | null> {
     await lockRunbook(this.db, runbook);

@@ -63,10 +63,18 @@ const BREAKERS = `
 SELECT runbook, breaker_opened_at, breaker_last_seen_at FROM runbook_state
 WHERE breaker_opened_at IS NOT NULL AND runbook IN (SELECT value ->> 0 FROM json_each(?))`;
 
-const TARGETS = `
+// The fleet breaker's window is counted, not listed: with a large maxTargets it holds thousands of targets.
+const TARGET_COUNTS = `
 WITH k AS (SELECT value ->> 0 AS runbook, value ->> 1 AS since FROM json_each(?))
-SELECT DISTINCT r.runbook, r.target FROM k JOIN runs r ON r.runbook = k.runbook AND r.created_at >= k.since
-WHERE r.state <> 'shadow' AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = k.runbook), -1)`;
+SELECT k.runbook, (SELECT count(DISTINCT r.target) FROM runs r WHERE r.runbook = k.runbook AND r.created_at >= k.since AND r.state <> 'shadow'
+  AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = k.runbook), -1)) AS n FROM k`;
+
+// Which of the delivery's own targets are in the window.
+const TARGETS_AMONG = `
+WITH k AS (SELECT value ->> 0 AS runbook, value ->> 1 AS target, value ->> 2 AS since FROM json_each(?))
+SELECT k.runbook, k.target FROM k WHERE EXISTS (SELECT 1 FROM runs r WHERE r.runbook = k.runbook AND r.target = k.target
+  AND r.created_at >= k.since AND r.state <> 'shadow'
+  AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = k.runbook), -1))`;
 
 interface HolderRow extends DecisionRow {
   readonly run_id_held: string;
@@ -148,8 +156,11 @@ function readRunbooks(stmts: StatementCache, keys: DeliveryKeys): Pick<DeliveryS
   for (const row of stmts.get(BREAKERS).all(json) as { runbook: string; breaker_opened_at: number; breaker_last_seen_at: number }[]) {
     breakers.set(row.runbook, { runbook: row.runbook, openedAt: row.breaker_opened_at, lastSeenAt: row.breaker_last_seen_at });
   }
-  const targets = new Map<string, string[]>(keys.runbooks.map((r) => [r.runbook, []]));
-  for (const row of stmts.get(TARGETS).all(json) as { runbook: string; target: string }[]) targets.get(row.runbook)?.push(row.target);
+  const since = new Map(keys.runbooks.map((r) => [r.runbook, r.targetsSinceMs]));
+  const targets = new Map<string, { count: number; among: Set<string> }>();
+  for (const row of stmts.get(TARGET_COUNTS).all(json) as { runbook: string; n: number }[]) targets.set(row.runbook, { count: row.n, among: new Set() });
+  const asked = JSON.stringify(keys.pairs.filter((p) => since.has(p.runbook)).map((p) => [p.runbook, p.target, since.get(p.runbook)]));
+  for (const row of stmts.get(TARGETS_AMONG).all(asked) as { runbook: string; target: string }[]) targets.get(row.runbook)?.among.add(row.target);
   return { breakers, targets };
 }
 

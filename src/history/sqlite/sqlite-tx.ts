@@ -264,6 +264,11 @@ export class SqliteTx implements StoreTx, DeliveryIO {
       AND created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = ?), -1) ORDER BY target`;
     return this.stmts.get(sql).pluck().all(runbook, sinceMs, runbook) as string[];
   }
+  async fleetTargets(runbook: string, sinceMs: number, target: string): Promise<{ count: number; includes: boolean }> {
+    const targets = await this.targetsSince(runbook, sinceMs);
+    return { count: targets.length, includes: targets.includes(target) };
+  }
+
 
   async breaker(runbook: string): Promise<BreakerState | null> {
     return readBreaker(this.stmts, runbook);
