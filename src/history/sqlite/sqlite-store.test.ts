@@ -191,6 +191,42 @@ describe('SqliteRunStore', () => {
     await store.close();
   });
 
+  it('commits transactions that wait together, each in its own savepoint: one that fails leaves the others committed', async () => {
+    const store = new SqliteRunStore({ path: tempDb() });
+    await store.open();
+    const proto = Object.getPrototypeOf(new Database(':memory:').prepare('SELECT 1')) as { run: (...args: unknown[]) => unknown; source?: string };
+    const run = proto.run;
+    const sent: string[] = [];
+    proto.run = function (this: { source: string }, ...args: unknown[]) {
+      if (/^(BEGIN|COMMIT|SAVEPOINT|RELEASE|ROLLBACK)/.test(this.source)) sent.push(this.source.split(' ')[0] ?? '');
+      return run.apply(this, args);
+    };
+    try {
+      const alerts = Array.from({ length: 10 }, () => makeAlert());
+      // Started together, before the store's queue turns: all eleven share one transaction.
+      // The last repeats the second alert's refusal: it folds into the row the second wrote in the same group.
+      const outcomes = await Promise.allSettled(
+        [...alerts, alerts[1] ?? makeAlert()].map((alert, i) =>
+          store.transact(async (tx) => {
+            const decision = await tx.insertDecision({ alert, runbook: null, decision: 'skip', reason: 'no_match', runId: null });
+            if (i === 4) throw new Error('guard bug');
+            return decision.deliveries;
+          }),
+        ),
+      );
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : 'rejected'))).toEqual([1, 1, 1, 1, 'rejected', 1, 1, 1, 1, 1, 2]);
+      const stored = (await store.listDecisions({}, { limit: 100, cursor: null })).items.map((d) => d.fingerprint).sort();
+      expect(stored).toEqual(alerts.filter((_, i) => i !== 4).map((a) => a.fingerprint).sort());
+      expect(sent.filter((k) => k === 'BEGIN' || k === 'COMMIT')).toEqual(['BEGIN', 'COMMIT']);
+      expect(sent.filter((k) => k === 'SAVEPOINT')).toHaveLength(11);
+      // The failing one rolled back to its savepoint alone.
+      expect(sent.filter((k) => k === 'ROLLBACK')).toHaveLength(1);
+    } finally {
+      proto.run = run;
+      await store.close();
+    }
+  });
+
   it('answers STORE_UNAVAILABLE when it is not open', async () => {
     const store = new SqliteRunStore({ path: tempDb() });
     await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });

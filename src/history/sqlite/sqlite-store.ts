@@ -42,12 +42,24 @@ interface Connection {
 // Only another process can contend for an exclusive-mode file, so waiting long would only delay the refusal.
 const BUSY_TIMEOUT_MS = 250;
 
+/** A transaction waiting for its group commit. */
+interface Waiting {
+  readonly fn: (tx: StoreTx) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+/** The most transactions one group commit holds. */
+const MAX_GROUP = 64;
+
 /** A RunStore on one SQLite file; all access goes through one async mutex, so a StoreTx never interleaves with anything. */
 export class SqliteRunStore implements RunStore {
   readonly capabilities: StoreCapabilities = { singleProcess: true };
   private readonly path: string;
   private readonly clock: Clock;
   private readonly mutex = new AsyncMutex();
+  /** Transactions waiting for the next group commit. */
+  private readonly waiting: Waiting[] = [];
   private conn: Connection | null = null;
 
   constructor(options: SqliteRunStoreOptions) {
@@ -103,30 +115,99 @@ export class SqliteRunStore implements RunStore {
     return this.clock.now();
   }
 
+  /**
+   * Group commit: the transactions that wait while one runs are run together in the next one, each inside its own
+   * savepoint, and committed at once, so that a burst of deliveries pays for one COMMIT (the WAL write) instead of one
+   * each. Each still sees the writes of those before it, as one after another would; one that fails is rolled back to
+   * its savepoint alone. Each resolves only once the COMMIT that holds it is done, and rejects when that COMMIT fails.
+   */
   transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => {
-      const { db, stmts } = this.connection();
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (this.waiting.length === 1) this.scheduleGroup();
+    });
+  }
+
+  private scheduleGroup(): void {
+    void this.mutex.run(async () => {
+      const batch = this.waiting.splice(0, MAX_GROUP);
+      if (this.waiting.length > 0) this.scheduleGroup();
+      try {
+        await this.commitGroup(batch);
+      } catch (err) {
+        // Only a ROLLBACK that itself failed gets here; nothing of the group is left unanswered (a settled promise ignores it).
+        for (const item of batch) item.reject(storeError(err, 'run a transaction'));
+      }
+    });
+  }
+
+  private async commitGroup(batch: Waiting[]): Promise<void> {
+    let conn: Connection;
+    try {
+      conn = this.connection();
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    const { db, stmts } = conn;
+    let done: { item: Waiting; result: unknown }[] = [];
+    let rest = batch;
+    const rejectAll = (err: unknown): void => {
+      for (const d of done) d.item.reject(err);
+      for (const item of rest) item.reject(err);
+      done = [];
+      rest = [];
+    };
+    const begin = (): boolean => {
       try {
         stmts.get('BEGIN IMMEDIATE').run();
+        return true;
       } catch (err) {
-        throw storeError(err, 'begin a transaction');
+        rejectAll(storeError(err, 'begin a transaction'));
+        return false;
       }
-      let result: T;
+    };
+    if (!begin()) return;
+    const grouped = batch.length > 1;
+    while (rest.length > 0) {
+      const [item, ...others] = rest;
+      rest = others;
+      if (item === undefined) break;
       try {
-        result = await fn(new SqliteTx(stmts, this.clock.now()));
+        if (grouped) stmts.get('SAVEPOINT delivery').run();
+        const result = await item.fn(new SqliteTx(stmts, this.clock.now()));
+        if (grouped) stmts.get('RELEASE delivery').run();
+        done.push({ item, result });
       } catch (err) {
-        // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR...): only roll back what is still open.
-        if (db.inTransaction) stmts.get('ROLLBACK').run();
-        throw storeError(err, 'run a transaction');
+        item.reject(storeError(err, 'run a transaction'));
+        try {
+          if (db.inTransaction && grouped) {
+            stmts.get('ROLLBACK TO delivery').run();
+            stmts.get('RELEASE delivery').run();
+          } else if (db.inTransaction) {
+            stmts.get('ROLLBACK').run();
+          }
+        } catch {
+          if (db.inTransaction) stmts.get('ROLLBACK').run();
+        }
+        if (!db.inTransaction && done.length > 0) {
+          // SQLite rolled the whole transaction back by itself (SQLITE_FULL, SQLITE_IOERR...): what it held is gone too.
+          const lost = new RemediatorError('STORE_UNAVAILABLE', `SQLite rolled back a group of transactions: ${toError(err).message}`, { cause: err });
+          for (const d of done) d.item.reject(lost);
+          done = [];
+        }
+        if (!db.inTransaction && rest.length > 0 && !begin()) return;
       }
-      try {
-        stmts.get('COMMIT').run();
-      } catch (err) {
-        if (db.inTransaction) stmts.get('ROLLBACK').run();
-        throw new RemediatorError('STORE_UNAVAILABLE', `SQLite store could not commit: ${toError(err).message}`, { cause: err });
-      }
-      return result;
-    });
+    }
+    if (!db.inTransaction) return;
+    try {
+      stmts.get('COMMIT').run();
+    } catch (err) {
+      if (db.inTransaction) stmts.get('ROLLBACK').run();
+      rejectAll(new RemediatorError('STORE_UNAVAILABLE', `SQLite store could not commit: ${toError(err).message}`, { cause: err }));
+      return;
+    }
+    for (const d of done) d.item.resolve(d.result);
   }
 
   renewLease(runId: string, owner: string, fence: number, leaseMs: number): Promise<LeaseCheck> {
