@@ -67,9 +67,10 @@ describe('the gateway process', () => {
     expect(load.exitCode).toBe(0);
     const summary = JSON.parse(load.stdout) as Record<string, unknown>;
     expect(Object.keys(summary).sort()).toEqual(['failures', 'fallbacks', 'p50Ms', 'p99Ms', 'requests']);
-    // 20/s for 2 s: about 40, never more than the schedule allows; fewer only when a loaded machine delays the timer
-    // (a busy 2-core machine once gave 2 of 10 in 0.5 s), so the floor only says that the load really ran.
-    expect([Number(summary.requests) >= 5 && Number(summary.requests) <= 42, summary.failures, summary.fallbacks]).toEqual([true, 0, 0]);
+    // 20/s for 2 s: about 40, never more than the schedule allows. Only requests answered before the stop count, and a
+    // busy 2-core machine (the whole suite running) answered 2 of 10 in 0.5 s and under 5 of 40 in 2 s: the floor only
+    // says that the load ran through the gateway and was answered.
+    expect([Number(summary.requests) >= 1 && Number(summary.requests) <= 42, summary.failures, summary.fallbacks]).toEqual([true, 0, 0]);
     expect((await gatewayEvents(gateway.url)).map((e) => e.kind)).toEqual(['replica-ready', 'replica-version']);
     expect(gateway.output()).toContain('"kind":"replica-ready"');
 

@@ -105,7 +105,13 @@ beforeAll(async () => {
     { name: 'ov-ladder', instance: 'node-g', agoSeconds: 600 },
     { name: 'ov-shadow', instance: 'node-h', agoSeconds: 5 },
   ]);
-  // Later episodes on targets that already had a run, so that some targets are busier than others.
+  // Later episodes on targets that already had a run, so that some targets are busier than others: after those runs
+  // ended, so that node-a's second ov-ok episode is a run, not already_running.
+  await eventually(async () => {
+    const runs = await apiRuns('state=pending');
+    const running = await apiRuns('state=running');
+    return runs.length + running.length === 0 ? true : undefined;
+  }, 30_000, 'the first runs to end');
   await fire([
     { name: 'ov-ok', instance: 'node-a', agoSeconds: 3 },
     { name: 'ov-fail', instance: 'node-a', agoSeconds: 2 },
