@@ -41,8 +41,9 @@ function offersDeliveryIO(tx: StoreTx): tx is StoreTx & DeliveryIO {
 async function guard(store: StoreTx, stages: DeliveryStages, matched: readonly (readonly [Alert, readonly Runbook[]])[]): Promise<DeliveryOutcome> {
   if (!offersDeliveryIO(store)) return decideAll(store, stages, matched);
   // Repeats of held episodes first, without locks: Alertmanager re-sends every group each group_interval and repeat_interval.
-  const settled = await settledPairs(store, matched, store.now());
-  const view = await DeliveryView.open(store, deliveryKeys(matched, store.now(), settled), settled);
+  const now = store.now();
+  const settled = await settledPairs(store, matched, now);
+  const view = await DeliveryView.open(store, deliveryKeys(matched, now, settled), settled);
   const out = await decideAll(view, stages, matched);
   await view.flush();
   view.settle(out.decisions);

@@ -18,12 +18,12 @@ function episodeKey(alert: Alert, runbook: Runbook | null): EpisodeKey {
  * it needs no lock and none of the pair's or runbook's facts. By episodeKeyString.
  */
 export async function settledPairs(io: DeliveryIO, matched: Matched, now: number): Promise<ReadonlyMap<string, HeldRead>> {
-  const firing = matched.flatMap(([alert, runbooks]) => (alert.status === 'firing' ? runbooks.map((rb) => [alert, rb] as const) : []));
+  const firing = matched.flatMap(([alert, runbooks]) => (alert.status === 'firing' ? runbooks.map((rb) => [rb, episodeKey(alert, rb)] as const) : []));
   if (firing.length === 0) return new Map();
-  const held = await io.readHeld(firing.map(([alert, rb]) => episodeKey(alert, rb)));
+  const held = await io.readHeld(firing.map(([, episode]) => episode));
   const settled = new Map<string, HeldRead>();
-  for (const [alert, runbook] of firing) {
-    const key = episodeKeyString(runbook.name, alert.fingerprint, episodeKey(alert, runbook).startsAt);
+  for (const [runbook, episode] of firing) {
+    const key = episodeKeyString(episode.runbook, episode.fingerprint, episode.startsAt);
     const holder = held.get(key);
     if (holder === undefined || holder.resolved) continue;
     if (stillFiringDue(runbook, holder, now) && !holder.stillFiringEscalated) continue;

@@ -6,11 +6,8 @@
  * episodes already held are read first, in one statement and without a lock (readHeld), and need none of the rest.
  */
 
-import { RemediatorError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import type { RunState } from '../../core/run.js';
 import {
-  episodeKeyString,
   foldKeyString,
   pairKeyString,
   resolvedKeyString,
@@ -21,7 +18,7 @@ import {
   type EpisodeKey,
   type HeldRead,
 } from '../run-store.js';
-import { toDecision, type DecisionRow } from '../sqlite/rows.js';
+import { toDecision, toHolders, type DecisionRow, type HolderRow } from '../sqlite/rows.js';
 import { rows, type Queryable } from './rows.js';
 
 /** The names advisory-locks.ts would take one by one for these keys. */
@@ -91,16 +88,6 @@ SELECT p.runbook, p.target, 0 FROM unnest($3::text[], $4::text[], $5::bigint[]) 
 WHERE EXISTS (SELECT 1 FROM runs r WHERE r.runbook = p.runbook AND r.target = p.target AND r.created_at >= p.since AND r.state <> 'shadow'
   AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = p.runbook), -1))`;
 
-interface HolderRow extends Omit<DecisionRow, 'id'> {
-  readonly id: string | null;
-  readonly run_id_held: string;
-  readonly run_state: RunState;
-  readonly run_ended_at: number | null;
-  readonly cancel_on_resolve: boolean;
-  readonly still_firing: boolean;
-  readonly resolved: boolean;
-}
-
 /** Columns of [a, b, c] rows, each an array, as unnest takes them. */
 function columns(tuples: readonly (readonly unknown[])[], width: number): unknown[][] {
   const out = Array.from({ length: width }, () => [] as unknown[]);
@@ -111,28 +98,8 @@ function columns(tuples: readonly (readonly unknown[])[], width: number): unknow
 /** The runs holding these episodes, by episodeKeyString, without a lock (DeliveryIO.readHeld). */
 export async function readHeld(db: Queryable, episodes: readonly EpisodeKey[]): Promise<Map<string, HeldRead>> {
   const held = episodes.filter((k) => k.runbook !== null).map((k) => [k.runbook, k.fingerprint, k.startsAt]);
-  const holders = new Map<string, HeldRead>();
   // A read whose keys are empty is left out: each statement is a round trip, and most of what a delivery costs here.
-  if (held.length === 0) return holders;
-  for (const row of await rows<HolderRow>(db, HOLDERS, columns(held, 3))) {
-    if (row.id === null) throw new RemediatorError('INTERNAL', `run ${row.run_id_held} holds an episode but no decision created it`);
-    const decision = toDecision(row as DecisionRow);
-    const key = episodeKeyString(decision.runbook, decision.fingerprint, decision.startsAt);
-    // A run has one decision that created it; were there ever two, the first one (received_at, id) is it.
-    const seen = holders.get(key)?.decision;
-    if (seen !== undefined && (seen.receivedAt < decision.receivedAt || (seen.receivedAt === decision.receivedAt && seen.id < decision.id))) continue;
-    holders.set(key, {
-      runId: row.run_id_held,
-      decisionId: decision.id,
-      state: row.run_state,
-      endedAt: row.run_ended_at,
-      cancelOnResolve: row.cancel_on_resolve,
-      decision,
-      stillFiringEscalated: row.still_firing,
-      resolved: row.resolved,
-    });
-  }
-  return holders;
+  return held.length === 0 ? new Map() : toHolders(await rows<HolderRow>(db, HOLDERS, columns(held, 3)));
 }
 
 /** Locks, then reads everything one delivery's guard needs (DeliveryIO.readDelivery); a read whose keys are empty is left out. */

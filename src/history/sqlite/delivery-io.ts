@@ -3,11 +3,8 @@
  * five (plus one per fleet breaker it touched), however many alerts it carries. Keys travel as one JSON array each.
  */
 
-import { RemediatorError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import type { RunState } from '../../core/run.js';
 import {
-  episodeKeyString,
   foldKeyString,
   pairKeyString,
   resolvedKeyString,
@@ -18,7 +15,7 @@ import {
   type EpisodeKey,
   type HeldRead,
 } from '../run-store.js';
-import { toDecision, type DecisionRow } from './rows.js';
+import { toDecision, toHolders, type DecisionRow, type HolderRow } from './rows.js';
 import { episodeStart } from './sqlite-tx.js';
 import type { StatementCache } from './statement-cache.js';
 
@@ -76,15 +73,6 @@ SELECT k.runbook, k.target FROM k WHERE EXISTS (SELECT 1 FROM runs r WHERE r.run
   AND r.created_at >= k.since AND r.state <> 'shadow'
   AND r.created_at > coalesce((SELECT budget_reset_at FROM runbook_state WHERE runbook = k.runbook), -1))`;
 
-interface HolderRow extends DecisionRow {
-  readonly run_id_held: string;
-  readonly run_state: RunState;
-  readonly run_ended_at: number | null;
-  readonly cancel_on_resolve: number | null;
-  readonly still_firing: number;
-  readonly resolved: number;
-}
-
 function uniqueJson(values: readonly unknown[][]): string {
   return JSON.stringify([...new Map(values.map((v) => [JSON.stringify(v), v])).values()]);
 }
@@ -92,27 +80,7 @@ function uniqueJson(values: readonly unknown[][]): string {
 /** The runs holding these episodes, by episodeKeyString (DeliveryIO.readHeld). */
 export function readHeld(stmts: StatementCache, episodes: readonly EpisodeKey[]): Map<string, HeldRead> {
   const held = episodes.filter((k) => k.runbook !== null).map((k) => [k.runbook, k.fingerprint, k.startsAt]);
-  const holders = new Map<string, HeldRead>();
-  if (held.length === 0) return holders;
-  for (const row of stmts.get(HOLDERS).all(uniqueJson(held)) as (HolderRow & { runbook: string | null })[]) {
-    if (row.id === null) throw new RemediatorError('INTERNAL', `run ${row.run_id_held} holds an episode but no decision created it`);
-    const decision = toDecision(row);
-    const key = episodeKeyString(decision.runbook, decision.fingerprint, decision.startsAt);
-    // A run has one decision that created it; were there ever two, the first one (received_at, id) is it.
-    const seen = holders.get(key)?.decision;
-    if (seen !== undefined && (seen.receivedAt < decision.receivedAt || (seen.receivedAt === decision.receivedAt && seen.id < decision.id))) continue;
-    holders.set(key, {
-      runId: row.run_id_held,
-      decisionId: decision.id,
-      state: row.run_state,
-      endedAt: row.run_ended_at,
-      cancelOnResolve: row.cancel_on_resolve === 1,
-      decision,
-      stillFiringEscalated: row.still_firing === 1,
-      resolved: row.resolved === 1,
-    });
-  }
-  return holders;
+  return held.length === 0 ? new Map() : toHolders(stmts.get(HOLDERS).all(uniqueJson(held)) as HolderRow[]);
 }
 
 /** Reads everything one delivery's guard needs (DeliveryIO.readDelivery); a read whose keys are empty is left out. */

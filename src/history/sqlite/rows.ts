@@ -1,8 +1,10 @@
 /** Rows as SQLite returns them, and their mapping to the API's shapes. */
 
 import { isoOrNull } from '../../core/clock.js';
+import { RemediatorError } from '../../core/errors.js';
 import type { Decision, DecisionKind, GuardReason, RunReason, RunState, RunSummary } from '../../core/run.js';
 import type { RunMode } from '../../core/runbook.js';
+import { episodeKeyString, type HeldRead } from '../run-store.js';
 
 export interface RunRow {
   readonly id: string;
@@ -139,4 +141,42 @@ export function toDecision(row: DecisionRow): Decision {
 /** Parses a JSON column, null for SQL NULL. */
 export function parseJsonOrNull(text: string | null): unknown {
   return text === null ? null : (JSON.parse(text) as unknown);
+}
+
+/**
+ * A row of the holders query (DeliveryIO.readHeld) as either store returns it: SQLite's flags are 0/1, PostgreSQL's
+ * booleans; the decision columns are those of the decision that created the run (id null when none did).
+ */
+export interface HolderRow extends Omit<DecisionRow, 'id'> {
+  readonly id: string | null;
+  readonly run_id_held: string;
+  readonly run_state: RunState;
+  readonly run_ended_at: number | null;
+  readonly cancel_on_resolve: number | boolean | null;
+  readonly still_firing: number | boolean;
+  readonly resolved: number | boolean;
+}
+
+/** The holders of episodes by episodeKeyString, from rows of the holders query. */
+export function toHolders(rows: readonly HolderRow[]): Map<string, HeldRead> {
+  const holders = new Map<string, HeldRead>();
+  for (const row of rows) {
+    if (row.id === null) throw new RemediatorError('INTERNAL', `run ${row.run_id_held} holds an episode but no decision created it`);
+    const decision = toDecision(row as DecisionRow);
+    const key = episodeKeyString(decision.runbook, decision.fingerprint, decision.startsAt);
+    // A run has one decision that created it; were there ever two, the first one (received_at, id) is it.
+    const seen = holders.get(key)?.decision;
+    if (seen !== undefined && (seen.receivedAt < decision.receivedAt || (seen.receivedAt === decision.receivedAt && seen.id < decision.id))) continue;
+    holders.set(key, {
+      runId: row.run_id_held,
+      decisionId: decision.id,
+      state: row.run_state,
+      endedAt: row.run_ended_at,
+      cancelOnResolve: row.cancel_on_resolve === 1 || row.cancel_on_resolve === true,
+      decision,
+      stillFiringEscalated: row.still_firing === 1 || row.still_firing === true,
+      resolved: row.resolved === 1 || row.resolved === true,
+    });
+  }
+  return holders;
 }
