@@ -1,5 +1,6 @@
 /** Wires the execution side of a replica: the start-up sweep, the periodic sweeper and the worker pool. */
 
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { RunReason } from '../core/run.js';
@@ -58,6 +59,8 @@ export async function startExecution(options: ExecutionOptions): Promise<Executi
   const log = logger.child({ stage: 'execute' });
   await sweepOnce({ store, owner: options.owner, includeOtherOwners: store.capabilities.singleProcess, killGraceMs: limits.killGraceMs, logger: log });
   const shutdown = new AbortController();
+  // Each running run listens to this one signal until it ends (run-control.ts), so maxConcurrentRuns may pass Node's 10.
+  setMaxListeners(0, shutdown.signal);
   const ssh = createSshRunners({ ssh: config.ssh, logger: log });
   const registry = createRunRegistry();
   const deps = {

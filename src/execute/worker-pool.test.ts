@@ -27,6 +27,36 @@ describe('createWorkerPool', () => {
     expect(await pool.drain(1000)).toBe(true);
   });
 
+  it('looks again when a wake came while its claim was under way, instead of sleeping through the new run', async () => {
+    const items: ClaimedRun[] = [];
+    let claimStarted: () => void = () => undefined;
+    const firstClaim = new Promise<void>((resolve) => (claimStarted = resolve));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let claims = 0;
+    const claim = async (): Promise<ClaimedRun | null> => {
+      claims += 1;
+      if (claims === 1) {
+        // The first claim reads an empty queue, then the run is committed and woken before it returns.
+        const seen = items.shift() ?? null;
+        claimStarted();
+        await gate;
+        return seen;
+      }
+      return items.shift() ?? null;
+    };
+    const started: string[] = [];
+    const pool = createWorkerPool({ size: 1, claim, execute: async (c) => void started.push(c.runId), pollMs: 60_000, logger });
+    pool.start();
+    await firstClaim;
+    items.push({ runId: 'late', fence: 1 });
+    pool.wake();
+    release();
+    for (let i = 0; i < 100 && started.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(started).toEqual(['late']);
+    expect(await pool.drain(1000)).toBe(true);
+  });
+
   it('runs no more than size runs at once, and drains them all', async () => {
     const q = queue();
     for (let i = 0; i < 6; i++) q.items.push({ runId: `r${i}`, fence: 1 });

@@ -32,8 +32,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const loops: Promise<void>[] = [];
   let stopping = false;
   let busy = 0;
+  // Counts wakes, so that a worker whose claim was under way when one came (no worker asleep to take it) looks again
+  // instead of sleeping through a run committed just after its claim read.
+  let wakes = 0;
 
-  const wakeOne = (): void => sleepers.shift()?.();
+  const wakeOne = (): void => {
+    wakes += 1;
+    sleepers.shift()?.();
+  };
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       const done = (): void => {
@@ -50,6 +56,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const logger = options.logger.child({ worker });
     while (!stopping) {
       let claimed: ClaimedRun | null = null;
+      const wakesBefore = wakes;
       try {
         claimed = await options.claim();
       } catch (thrown) {
@@ -57,6 +64,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
       if (stopping && claimed === null) break;
       if (claimed === null) {
+        if (wakes !== wakesBefore) continue;
         await sleep(options.pollMs);
         continue;
       }

@@ -101,6 +101,8 @@ export class SqliteRunStore implements RunStore {
   }
 
   async close(): Promise<void> {
+    // A group deferred to the end of this loop turn (transact) is queued on the mutex by then.
+    await new Promise((resolve) => setImmediate(resolve));
     await this.mutex.drain();
     const conn = this.conn;
     this.conn = null;
@@ -120,11 +122,13 @@ export class SqliteRunStore implements RunStore {
    * savepoint, and committed at once, so that a burst of deliveries pays for one COMMIT (the WAL write) instead of one
    * each. Each still sees the writes of those before it, as one after another would; one that fails is rolled back to
    * its savepoint alone. Each resolves only once the COMMIT that holds it is done, and rejects when that COMMIT fails.
+   * A group starts at the end of the loop turn its first transaction came in: every request whose body was read in the
+   * same turn joins it (with the mutex free, a group would otherwise start at once and hold one transaction).
    */
   transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (this.waiting.length === 1) this.scheduleGroup();
+      if (this.waiting.length === 1) setImmediate(() => this.scheduleGroup());
     });
   }
 
