@@ -58,6 +58,9 @@ function toRemediatorError(err: unknown): RemediatorError {
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on answers: they are live reads and acknowledgements, never revalidated, and hashing each one (a group's
+  // acknowledgement is megabytes) is a cost every delivery paid.
+  app.set('etag', false);
   app.set('query parser', 'simple');
   const refusals = deps.refusals ?? createRefusalLog(deps.logger, deps.metrics);
   // Before every route, so no handler (and no credential check) sees a rebound or cross-site request.
