@@ -189,3 +189,31 @@ describe('a repeat of a held episode on postgres', () => {
     expect(early).toBe('blocked');
   });
 });
+
+describe.each(STORES)('the episode reads of a delivery on %s', (_name, open) => {
+  it('see which episodes resolved and fold the repeats of a refusal into its row', async () => {
+    const store = await open();
+    const deliver = createDelivery({
+      match: (alert) => (alert.labels['alertname'] === 'LLMServerDown' ? [RUNBOOK] : []),
+      commit: (guard) => store.transact(guard),
+      plan: { publicURL: 'http://remediator.test' },
+      afterCommit: () => undefined,
+    });
+    // Resolved before any firing copy arrived (a lagging HA peer): each later firing copy is over, and folds into one row.
+    const late = alerts('late', 3).map((a) => ({ ...a, status: 'resolved' as const }));
+    await deliver(late);
+    const firing = late.map((a) => ({ ...a, status: 'firing' as const }));
+    const strays = alerts('stray', 3, 'Unmatched');
+    const first = await deliver([...firing, ...strays]);
+    const again = await deliver([...firing, ...strays]);
+    for (const out of [first, again]) {
+      expect(out.runs).toHaveLength(0);
+      expect(out.tally.map((t) => t.reason).sort()).toEqual(['no_match', 'no_match', 'no_match', 'resolved', 'resolved', 'resolved']);
+    }
+    const decisions = (await store.listDecisions({}, { limit: 100, cursor: null })).items;
+    const byReason = (reason: string): number[] => decisions.filter((d) => d.reason === reason).map((d) => d.deliveries);
+    // The resolved notification's own row (skip, resolved) takes both firing copies.
+    expect(byReason('resolved')).toEqual([3, 3, 3]);
+    expect(byReason('no_match')).toEqual([2, 2, 2]);
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The set-based side of a PostgreSQL transaction: one delivery takes every advisory lock its keys need in one statement
- * (in one global order, so two deliveries never deadlock on each other), reads its keys in at most eight statements and
+ * (in one global order, so two deliveries never deadlock on each other), reads its keys in at most seven statements and
  * writes its decisions in at most six (plus one per fleet breaker it touched), however many alerts it carries. The lock
  * names are those of advisory-locks.ts, so the per-key StoreTx methods and this path exclude each other. Repeats of
  * episodes already held are read first, in one statement and without a lock (readHeld), and need none of the rest.
@@ -48,13 +48,15 @@ FROM unnest($1::text[], $2::text[], $3::text[]) AS k(runbook, fingerprint, start
 JOIN runs r ON r.runbook = k.runbook AND r.fingerprint = k.fingerprint AND r.starts_at = k.starts_at
 LEFT JOIN decisions d ON d.run_id = r.id AND d.decision = 'run'`;
 
-const RESOLVED = `
-SELECT e.fingerprint, e.starts_at FROM unnest($1::text[], $2::text[]) AS k(fingerprint, starts_at)
-JOIN episodes e ON e.fingerprint = k.fingerprint AND e.starts_at = k.starts_at WHERE e.resolved_at IS NOT NULL`;
+// Which episodes resolved and the skip decisions that fold their repeats, in one round trip: a row per key and fold, the
+// fold's columns null where it has none.
+const EPISODES = `
+SELECT k.fingerprint AS key_fingerprint, k.starts_at AS key_starts_at, e.resolved_at IS NOT NULL AS episode_resolved, d.*
+FROM unnest($1::text[], $2::text[]) AS k(fingerprint, starts_at)
+LEFT JOIN episodes e ON e.fingerprint = k.fingerprint AND e.starts_at = k.starts_at
+LEFT JOIN decisions d ON d.fingerprint = k.fingerprint AND d.starts_at = k.starts_at AND d.decision = 'skip'`;
 
-const FOLDS = `
-SELECT d.* FROM unnest($1::text[], $2::text[]) AS k(fingerprint, starts_at)
-JOIN decisions d ON d.fingerprint = k.fingerprint AND d.starts_at = k.starts_at AND d.decision = 'skip'`;
+type EpisodeRow = Partial<DecisionRow> & { readonly key_fingerprint: string; readonly key_starts_at: string; readonly episode_resolved: boolean };
 
 const PAIRS = `
 SELECT k.runbook, k.target,
@@ -107,9 +109,15 @@ export async function readDelivery(db: Queryable, keys: DeliveryKeys): Promise<D
   const scopes = (await rows<{ scopes: string[] }>(db, LOCK_ALL, [lockNames(keys)]))[0]?.scopes ?? [];
   const episodes = columns(keys.episodes.map((k) => [k.fingerprint, k.startsAt]), 2);
   const holders = await readHeld(db, keys.episodes);
-  const resolved = new Set((await rows<{ fingerprint: string; starts_at: string }>(db, RESOLVED, episodes)).map((r) => resolvedKeyString(r.fingerprint, r.starts_at)));
+  const resolved = new Set<string>();
   const folds = new Map<string, ReturnType<typeof toDecision>>();
-  for (const row of await rows<DecisionRow>(db, FOLDS, episodes)) folds.set(foldKeyString(row.fingerprint, row.starts_at, row.runbook, row.reason), toDecision(row));
+  for (const row of await rows<EpisodeRow>(db, EPISODES, episodes)) {
+    if (row.episode_resolved) resolved.add(resolvedKeyString(row.key_fingerprint, row.key_starts_at));
+    if (row.id !== null && row.id !== undefined) {
+      const fold = row as DecisionRow;
+      folds.set(foldKeyString(fold.fingerprint, fold.starts_at, fold.runbook, fold.reason), toDecision(fold));
+    }
+  }
   return {
     globalPaused: scopes.includes('*'),
     pausedRunbooks: new Set(scopes.filter((s) => s.startsWith('runbook:')).map((s) => s.slice('runbook:'.length))),
