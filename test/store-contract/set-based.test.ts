@@ -56,14 +56,19 @@ function alerts(prefix: string, n: number, alertname = 'LLMServerDown'): Alert[]
   return Array.from({ length: n }, (_, i) => ({ ...makeAlert(), labels: labelSet([['alertname', alertname], ['instance', `${prefix}-${i}`]]) }));
 }
 
-/** How many statements one delivery of these alerts sends. */
-async function statementsOf(store: RunStore, batch: readonly Alert[]): Promise<number> {
-  const deliver = createDelivery({
-    match: (alert) => (alert.labels['alertname'] === 'LLMServerDown' ? [RUNBOOK] : []),
+/** The delivery path on this store: LLMServerDown alerts match RUNBOOK (every alert, when matchAll), the rest nothing. */
+function deliveryOn(store: RunStore, matchAll = false): ReturnType<typeof createDelivery> {
+  return createDelivery({
+    match: (alert) => (matchAll || alert.labels['alertname'] === 'LLMServerDown' ? [RUNBOOK] : []),
     commit: (guard) => store.transact(guard),
     plan: { publicURL: 'http://remediator.test' },
     afterCommit: () => undefined,
   });
+}
+
+/** How many statements one delivery of these alerts sends. */
+async function statementsOf(store: RunStore, batch: readonly Alert[]): Promise<number> {
+  const deliver = deliveryOn(store);
   const before = counted;
   await deliver(batch);
   return counted - before;
@@ -158,12 +163,7 @@ describe('a repeat of a held episode on postgres', () => {
     });
     const [alert] = alerts('locked', 1);
     if (alert === undefined) throw new Error('no alert');
-    const deliver = createDelivery({
-      match: () => [RUNBOOK],
-      commit: (guard) => store.transact(guard),
-      plan: { publicURL: 'http://remediator.test' },
-      afterCommit: () => undefined,
-    });
+    const deliver = deliveryOn(store, true);
     const firstOut = await deliver([alert]);
     expect(firstOut.runs).toHaveLength(1);
     // Every lock name a first delivery of this alert takes (delivery-io.ts), held by another session's open transaction.
@@ -193,12 +193,7 @@ describe('a repeat of a held episode on postgres', () => {
 describe.each(STORES)('the episode reads of a delivery on %s', (_name, open) => {
   it('see which episodes resolved and fold the repeats of a refusal into its row', async () => {
     const store = await open();
-    const deliver = createDelivery({
-      match: (alert) => (alert.labels['alertname'] === 'LLMServerDown' ? [RUNBOOK] : []),
-      commit: (guard) => store.transact(guard),
-      plan: { publicURL: 'http://remediator.test' },
-      afterCommit: () => undefined,
-    });
+    const deliver = deliveryOn(store);
     // Resolved before any firing copy arrived (a lagging HA peer): each later firing copy is over, and folds into one row.
     const late = alerts('late', 3).map((a) => ({ ...a, status: 'resolved' as const }));
     await deliver(late);
